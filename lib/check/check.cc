@@ -1,0 +1,296 @@
+#include "check/check.h"
+
+#include <array>
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/object.hpp>
+#include <stdexcept>
+#include <unordered_set>
+
+#include "check/document.h"
+#include "check/naming.h"
+#include "check/pause_ring.h"
+#include "check/value.h"
+#include "http/url.h"
+
+namespace expvar::check {
+namespace {
+
+// Datadog's DEFAULT_GAUGE_MEMSTAT_METRICS then DEFAULT_RATE_MEMSTAT_METRICS, in its order.
+constexpr std::array<const char*, 8> kDefaultGauges = {"Alloc",        "TotalAlloc", "HeapAlloc",
+                                                       "HeapSys",      "HeapIdle",   "HeapInuse",
+                                                       "HeapReleased", "HeapObjects"};
+constexpr std::array<const char*, 5> kDefaultRates = {"Lookups", "Mallocs", "Frees", "PauseTotalNs",
+                                                      "NumGC"};
+constexpr const char* kGoExpvarPath = "/debug/vars";
+
+void AppendUnique(std::vector<std::string>& tags, const std::string& tag) {
+  for (const auto& existing : tags) {
+    if (existing == tag) return;
+  }
+  tags.push_back(tag);
+}
+
+std::vector<std::string> MergeTags(const std::vector<std::string>& first,
+                                   const std::vector<std::string>& second) {
+  std::vector<std::string> out;
+  out.reserve(first.size() + second.size());
+  for (const auto& tag : first) AppendUnique(out, tag);
+  for (const auto& tag : second) AppendUnique(out, tag);
+  return out;
+}
+
+PlannedMetric DefaultMetric(const std::string& field, MetricType type, const Plan& plan) {
+  PlannedMetric metric{
+      CompiledPath("memstats/" + field), type, std::nullopt, "", plan.base_tags, true};
+  return metric;
+}
+
+std::string JoinKeys(const std::vector<std::string_view>& keys) {
+  std::string out;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (i) out.push_back('.');
+    out.append(keys[i]);
+  }
+  return out;
+}
+
+std::string SeriesIdentity(const std::string& name, const std::vector<std::string>& tags) {
+  std::string id = name;
+  for (const auto& tag : tags) {
+    id.push_back('\0');
+    id.append(tag);
+  }
+  return id;
+}
+
+// Applies the metric type across runs; returns what Datadog would submit this run.
+std::optional<double> ComputeReport(MetricType type, double value, double now,
+                                    const State::Previous* previous) {
+  switch (type) {
+    case MetricType::kGauge:
+    case MetricType::kCount:
+    case MetricType::kCounter:
+      return value;
+    case MetricType::kRate: {
+      if (!previous || value < previous->value || now <= previous->time) return std::nullopt;
+      return (value - previous->value) / (now - previous->time);
+    }
+    case MetricType::kMonotonicCounter: {
+      if (!previous) return std::nullopt;
+      return value >= previous->value ? value - previous->value : 0.0;
+    }
+  }
+  return std::nullopt;
+}
+
+bool NeedsHistory(MetricType type) {
+  return type == MetricType::kRate || type == MetricType::kMonotonicCounter;
+}
+
+// Collects readings for one run, enforcing the cap and first-one-wins de-duplication.
+class RunCollector {
+ public:
+  RunCollector(const Plan& plan, State& state, double now, Result& result)
+      : plan_(plan), state_(state), now_(now), result_(result) {}
+
+  void Collect(const PlannedMetric& metric, const boost::json::value& root) {
+    bool matched = false;
+    metric.path.ForEachMatch(
+        root, [&](const std::vector<std::string_view>& keys, const boost::json::value& value) {
+          matched = true;
+          Add(metric, keys, value);
+        });
+    if (!matched && !metric.is_default) {
+      result_.notes.push_back("no value matches path \"" + metric.path.Text() + "\"");
+    }
+  }
+
+ private:
+  void Add(const PlannedMetric& metric, const std::vector<std::string_view>& keys,
+           const boost::json::value& value) {
+    auto number = ReportableNumber(value);
+    if (!number) {
+      result_.notes.push_back("unreportable value at \"" + JoinKeys(keys) + "\" (path \"" +
+                              metric.path.Text() + "\")");
+      return;
+    }
+    Reading reading;
+    reading.path = JoinKeys(keys);
+    reading.name = Name(metric, reading.path);
+    reading.tags = metric.tags;
+    if (metric.alias) AppendUnique(reading.tags, "path:" + reading.path);
+    std::string identity = SeriesIdentity(reading.name, reading.tags);
+    if (!seen_.insert(identity).second) return;  // the first match of a series wins
+    if (static_cast<int>(reported_) >= plan_.max_returned_metrics) {
+      ++result_.dropped_by_cap;
+      return;
+    }
+    ++reported_;
+    reading.type = metric.type;
+    reading.raw = *number;
+    reading.is_default = metric.is_default;
+    reading.report = Report(metric.type, identity, *number);
+    result_.readings.push_back(std::move(reading));
+  }
+
+  std::string Name(const PlannedMetric& metric, const std::string& dotted) const {
+    if (!metric.fixed_name.empty()) return metric.fixed_name;
+    // Datadog uses `alias or normalized name`: an empty alias still earns the path: tag.
+    if (metric.alias && !metric.alias->empty()) return *metric.alias;
+    return NormalizeMetricName(dotted, plan_.metric_namespace);
+  }
+
+  std::optional<double> Report(MetricType type, const std::string& identity, double value) {
+    if (!NeedsHistory(type)) return value;
+    auto it = state_.last.find(identity);
+    auto report = ComputeReport(type, value, now_, it == state_.last.end() ? nullptr : &it->second);
+    state_.last.insert_or_assign(identity, State::Previous{value, now_});
+    return report;
+  }
+
+  const Plan& plan_;
+  State& state_;
+  double now_;
+  Result& result_;
+  std::unordered_set<std::string> seen_;
+  std::size_t reported_ = 0;
+};
+
+void CollectPauses(const boost::json::value& root, State& state, PauseSamples& out) {
+  const auto* object = root.if_object();
+  const auto* memstats = object ? object->if_contains("memstats") : nullptr;
+  const auto* stats = memstats ? memstats->if_object() : nullptr;
+  if (!stats) return;
+  const auto* num_gc_value = stats->if_contains("NumGC");
+  const auto* ring_value = stats->if_contains("PauseNs");
+  if (!num_gc_value || !ring_value || !ring_value->is_array()) return;
+  auto num_gc = ReportableNumber(*num_gc_value);
+  if (!num_gc || *num_gc < 0) return;
+  auto count = static_cast<std::uint64_t>(*num_gc);
+  NewPauses fresh = PausesSince(ring_value->get_array(), count, state.last_num_gc);
+  state.last_num_gc = count;
+  out.pauses_ns = std::move(fresh.pauses_ns);
+  out.missed = fresh.missed;
+}
+
+}  // namespace
+
+ReportKind ReportKindOf(MetricType type) {
+  switch (type) {
+    case MetricType::kGauge:
+      return ReportKind::kGauge;
+    case MetricType::kRate:
+      return ReportKind::kRate;
+    default:
+      return ReportKind::kCount;
+  }
+}
+
+std::string_view ReportKindName(ReportKind kind) {
+  switch (kind) {
+    case ReportKind::kGauge:
+      return "gauge";
+    case ReportKind::kCount:
+      return "count";
+    case ReportKind::kRate:
+      return "rate";
+  }
+  return "gauge";
+}
+
+std::string FinalUrl(std::string_view expvar_url) {
+  std::string error;
+  auto url = http::ParseUrl(expvar_url, &error);
+  if (!url) throw std::invalid_argument("invalid expvar_url: " + error);
+  // Python's urlparse treats "http://h:1" as having no path; so do we.
+  if (!url->path.empty() && url->userinfo.empty() && url->fragment.empty()) {
+    return std::string(expvar_url);
+  }
+  if (url->path.empty()) url->path = kGoExpvarPath;
+  return url->ToString();
+}
+
+Plan Compile(const config::Instance& instance) {
+  Plan plan;
+  plan.url = FinalUrl(instance.expvar_url);
+  plan.metric_namespace = instance.metric_namespace;
+  plan.max_returned_metrics = instance.max_returned_metrics;
+  plan.base_tags = MergeTags(instance.tags, {"expvar_url:" + plan.url});
+  plan.pause_metric_name = NormalizeMetricName("memstats.PauseNs", plan.metric_namespace);
+
+  for (const char* field : kDefaultGauges) {
+    plan.metrics.push_back(DefaultMetric(field, MetricType::kGauge, plan));
+  }
+  for (const char* field : kDefaultRates) {
+    plan.metrics.push_back(DefaultMetric(field, MetricType::kRate, plan));
+  }
+  PlannedMetric total_alloc_count =
+      DefaultMetric("TotalAlloc", MetricType::kMonotonicCounter, plan);
+  // Datadog hard-codes "go_expvar." here; we follow the namespace like every other default.
+  total_alloc_count.fixed_name =
+      NormalizeMetricName("memstats.TotalAlloc", plan.metric_namespace) + ".count";
+  plan.metrics.push_back(std::move(total_alloc_count));
+  plan.default_count = plan.metrics.size();
+
+  for (std::size_t i = 0; i < instance.metrics.size(); ++i) {
+    const auto& spec = instance.metrics[i];
+    try {
+      plan.metrics.push_back(PlannedMetric{CompiledPath(spec.path), spec.type, spec.alias, "",
+                                           MergeTags(spec.tags, plan.base_tags), false});
+    } catch (const std::invalid_argument& e) {
+      plan.warnings.push_back("metrics[" + std::to_string(i) + "].path: " + e.what() +
+                              "; item skipped");
+    }
+  }
+  return plan;
+}
+
+Result Run(const Plan& plan, std::string_view document, State& state, double now) {
+  Result result;
+  // Every scrape's JSON lives in one arena that is released in one step.
+  boost::json::monotonic_resource arena;
+  ParsedDocument parsed = ParseDocument(document, &arena);
+  result.document_errors = std::move(parsed.errors);
+  if (!parsed.ok) {
+    result.error =
+        result.document_errors.empty() ? "invalid document" : result.document_errors.front();
+    return result;
+  }
+  // From here on nothing fails, so the state can be updated in place.
+  RunCollector collector(plan, state, now, result);
+  for (std::size_t i = 0; i < plan.metrics.size(); ++i) {
+    if (i == plan.default_count) result.default_readings = result.readings.size();
+    collector.Collect(plan.metrics[i], parsed.root);
+  }
+  if (plan.metrics.size() == plan.default_count) result.default_readings = result.readings.size();
+  CollectPauses(parsed.root, state, result.pauses);
+  result.ok = true;
+  return result;
+}
+
+std::vector<Series> DatadogSeries(const Plan& plan, const Result& result) {
+  std::vector<Series> series;
+  series.reserve(result.readings.size() + 5);
+  auto add_reading = [&](const Reading& reading) {
+    if (reading.report) {
+      series.push_back({reading.name, ReportKindOf(reading.type), *reading.report, reading.tags});
+    }
+  };
+  for (std::size_t i = 0; i < result.default_readings; ++i) add_reading(result.readings[i]);
+  if (!result.pauses.pauses_ns.empty()) {
+    PauseAggregates agg = Aggregate(result.pauses.pauses_ns);
+    const std::string& base = plan.pause_metric_name;
+    series.push_back({base + ".avg", ReportKind::kGauge, agg.avg, plan.base_tags});
+    series.push_back({base + ".median", ReportKind::kGauge, agg.median, plan.base_tags});
+    series.push_back({base + ".max", ReportKind::kGauge, agg.max, plan.base_tags});
+    series.push_back({base + ".95percentile", ReportKind::kGauge, agg.p95, plan.base_tags});
+    series.push_back(
+        {base + ".count", ReportKind::kCount, static_cast<double>(agg.count), plan.base_tags});
+  }
+  for (std::size_t i = result.default_readings; i < result.readings.size(); ++i) {
+    add_reading(result.readings[i]);
+  }
+  return series;
+}
+
+}  // namespace expvar::check

@@ -1,0 +1,104 @@
+// The go_expvar check as a pure function: (plan, document, previous state, now) -> readings.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "check/path.h"
+#include "config/instance.h"
+
+namespace expvar::check {
+
+using config::MetricType;
+
+// What a reading is submitted as once Datadog's semantics are applied.
+enum class ReportKind { kGauge, kCount, kRate };
+ReportKind ReportKindOf(MetricType type);
+std::string_view ReportKindName(ReportKind kind);
+
+// The URL that is fetched and tagged: "/debug/vars" is appended when the path is empty, and
+// credentials in the URL never reach the tag. Throws std::invalid_argument on a bad URL.
+std::string FinalUrl(std::string_view expvar_url);
+
+// One metric item ready to run: compiled path, resolved tags, fixed name where possible.
+struct PlannedMetric {
+  CompiledPath path;
+  MetricType type;
+  std::optional<std::string> alias;
+  std::string fixed_name;         // set for the built-in total_alloc.count
+  std::vector<std::string> tags;  // item tags + instance tags + expvar_url, de-duplicated
+  bool is_default = false;        // one of Datadog's memstats defaults
+};
+
+// An instance compiled once per config: regexes built, names and tags prepared.
+struct Plan {
+  std::string url;  // final URL
+  std::string metric_namespace;
+  std::vector<PlannedMetric> metrics;
+  std::size_t default_count = 0;       // metrics[0, default_count) are the built-in ones
+  std::vector<std::string> base_tags;  // instance tags + expvar_url
+  std::string pause_metric_name;       // <ns>.memstats.pause_ns
+  int max_returned_metrics = config::kDefaultMaxReturnedMetrics;
+  std::vector<std::string> warnings;  // items dropped while compiling (bad regex)
+};
+
+Plan Compile(const config::Instance& instance);
+
+// One value matched in the document this run.
+struct Reading {
+  std::string name;
+  MetricType type;
+  double raw = 0;                // as read from the document
+  std::optional<double> report;  // what Datadog submits this run; none for a first rate
+  std::vector<std::string> tags;
+  std::string path;  // dotted actual path, e.g. "memstats.HeapAlloc"
+  bool is_default = false;
+};
+
+struct PauseSamples {
+  std::vector<double> pauses_ns;  // GC pauses since the previous run, oldest first
+  std::uint64_t missed = 0;       // GCs whose pause the 256-entry ring no longer held
+};
+
+// What carries from one run to the next for a target.
+struct State {
+  struct Previous {
+    double value = 0;
+    double time = 0;
+  };
+  std::unordered_map<std::string, Previous> last;  // by series identity (name + tags)
+  std::optional<std::uint64_t> last_num_gc;
+};
+
+struct Result {
+  bool ok = false;  // false: the document was unusable, `error` says why
+  std::string error;
+  std::vector<Reading> readings;     // defaults first, then the user's items, document order
+  std::size_t default_readings = 0;  // readings[0, default_readings) came from the defaults
+  PauseSamples pauses;
+  std::size_t dropped_by_cap = 0;            // values past max_returned_metrics
+  std::vector<std::string> document_errors;  // top-level values that had to be skipped
+  std::vector<std::string> notes;            // unreportable values and empty paths (debug)
+};
+
+// Runs the check. `now` is in seconds on a clock that only moves forward. `state` is updated in
+// place; when !ok it is left untouched, so the next rate spans the failed scrape.
+Result Run(const Plan& plan, std::string_view document, State& state, double now);
+
+// A series as the Datadog Agent would compute it from this run's submissions.
+struct Series {
+  std::string name;
+  ReportKind kind;
+  double value;
+  std::vector<std::string> tags;
+};
+
+// Readings with something to submit, plus <ns>.memstats.pause_ns.{avg,median,max,
+// 95percentile,count} placed right after the defaults.
+std::vector<Series> DatadogSeries(const Plan& plan, const Result& result);
+
+}  // namespace expvar::check

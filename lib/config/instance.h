@@ -1,0 +1,67 @@
+// The go_expvar check's configuration model: what one `instances:` entry of a conf.yaml says.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace expvar::config {
+
+// The Datadog go_expvar metric types (`type:` of a metric item).
+enum class MetricType { kGauge, kRate, kCount, kCounter, kMonotonicCounter };
+
+// Parses a `type:` value; nullopt when Datadog's check would not accept it.
+std::optional<MetricType> ParseMetricType(std::string_view text);
+std::string_view MetricTypeName(MetricType type);
+
+// One entry of `metrics:`.
+struct MetricSpec {
+  std::string path;  // "memstats/BySize/1/Mallocs", segments split on '/'
+  MetricType type = MetricType::kGauge;
+  // Verbatim metric name; adds a `path:` tag. `alias: ""` stays engaged but empty: as in
+  // Datadog's check, the default name is used and the `path:` tag is still added.
+  std::optional<std::string> alias;
+  std::vector<std::string> tags;
+};
+
+struct TlsOptions {
+  bool verify = true;
+  std::string ca_cert;      // PEM file; empty = system store
+  std::string cert;         // client certificate PEM file
+  std::string private_key;  // client key PEM file
+};
+
+inline constexpr int kDefaultMaxReturnedMetrics = 350;
+inline constexpr std::chrono::milliseconds kDefaultTimeout{10'000};
+inline constexpr std::size_t kDefaultMaxBodyBytes = 8 * 1024 * 1024;
+inline constexpr const char* kDefaultNamespace = "go_expvar";
+
+// One go_expvar instance, with Datadog's defaults applied.
+struct Instance {
+  std::string expvar_url;  // as written; see check::FinalUrl for the /debug/vars rule
+  std::string metric_namespace = kDefaultNamespace;
+  std::vector<MetricSpec> metrics;
+  int max_returned_metrics = kDefaultMaxReturnedMetrics;
+  std::vector<std::string> tags;  // as written, then `service:<v>` when `service` is set
+  std::chrono::milliseconds timeout = kDefaultTimeout;
+  std::optional<std::chrono::milliseconds> min_collection_interval;  // unset = daemon default
+  std::string username;
+  std::string password;
+  std::vector<std::pair<std::string, std::string>> headers;
+  TlsOptions tls;
+  std::size_t max_body_bytes = kDefaultMaxBodyBytes;
+};
+
+// A whole conf.yaml: the instances that parsed, and what was wrong with the rest.
+struct ConfFile {
+  std::string path;
+  std::vector<Instance> instances;
+  // Non-fatal findings (unknown key, unsupported metric type, ...), each naming file/instance/key.
+  std::vector<std::string> warnings;
+};
+
+}  // namespace expvar::config

@@ -1,0 +1,35 @@
+# Sourced by the other scripts: installs the Debian packages they need, only when missing.
+
+# Everything the build links against (Debian bookworm; Boost 1.81 explicitly, since the
+# unversioned libboost-dev is 1.74).
+BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev
+  libboost-program-options1.81-dev libyaml-cpp-dev prometheus-cpp-dev libspdlog-dev
+  libgtest-dev libssl-dev)
+# The real peers the integration tests start.
+TEST_PACKAGES=(golang-go etcd-server prometheus openssl curl python3 ca-certificates)
+
+ensure_packages() {
+  local missing=()
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  echo "installing: ${missing[*]}" >&2
+  local sudo=()
+  [[ $(id -u) -ne 0 ]] && sudo=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  # A fresh machine may have empty package lists; update only when the install needs it.
+  if ! "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"; then
+    "${sudo[@]}" apt-get update
+    "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+  fi
+}
+
+# Configures and builds into $1 (default build/) with the given extra CMake arguments.
+build_project() {
+  local dir=$1
+  shift
+  cmake -S "$ROOT" -B "$dir" -G Ninja "$@" >/dev/null
+  cmake --build "$dir" --parallel "$(nproc)"
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test (unit and integration).
+# Usage: scripts/test.sh [ctest arguments...]
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$ROOT/scripts/packages.sh"
+
+ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+BUILD=${BUILD_DIR:-$ROOT/build}
+build_project "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cd "$BUILD"
+ctest --output-on-failure --parallel "$(nproc)" --timeout 300 "$@"

@@ -1,0 +1,85 @@
+#include "check/path.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace expvar::check {
+namespace {
+
+// Returns "a.b.c=value" for every match, in visiting order.
+std::vector<std::string> Matches(const char* path, const char* document) {
+  std::vector<std::string> out;
+  boost::json::value root = boost::json::parse(document);
+  CompiledPath(path).ForEachMatch(root, [&](const auto& keys, const boost::json::value& v) {
+    std::string joined;
+    for (std::size_t i = 0; i < keys.size(); ++i) joined += (i ? "." : "") + std::string(keys[i]);
+    out.push_back(joined + "=" + boost::json::serialize(v));
+  });
+  return out;
+}
+
+using V = std::vector<std::string>;
+constexpr const char* kDoc = R"({
+  "memstats": {"Alloc": 1, "HeapAlloc": 2, "BySize": [{"Size": 0, "Mallocs": 5}, {"Size": 8, "Mallocs": 9}]},
+  "http": {"GET": {"count": 3}, "POST": {"count": 4}, "get": {"count": 5}},
+  "cache/hits": 7,
+  "a.b": 8,
+  "": 9
+})";
+
+TEST(CompiledPath, ExactKey) { EXPECT_EQ(Matches("memstats/Alloc", kDoc), V{"memstats.Alloc=1"}); }
+
+TEST(CompiledPath, ExactKeyIsCaseSensitiveAndMissingIsEmpty) {
+  EXPECT_EQ(Matches("memstats/alloc", kDoc), V{});
+  EXPECT_EQ(Matches("nope/x", kDoc), V{});
+}
+
+TEST(CompiledPath, ArraysAreIndexedByDecimalText) {
+  EXPECT_EQ(Matches("memstats/BySize/1/Mallocs", kDoc), V{"memstats.BySize.1.Mallocs=9"});
+  EXPECT_EQ(Matches("memstats/BySize/[0-9]+/Size", kDoc),
+            (V{"memstats.BySize.0.Size=0", "memstats.BySize.1.Size=8"}));
+}
+
+TEST(CompiledPath, RegexIsAnchoredAndReportsEveryMatchInDocumentOrder) {
+  EXPECT_EQ(Matches("http/[A-Z]+/count", kDoc), (V{"http.GET.count=3", "http.POST.count=4"}));
+  EXPECT_EQ(Matches("http/G/count", kDoc), V{});  // literal, no partial match
+  EXPECT_EQ(Matches("http/G.*/count", kDoc), V{"http.GET.count=3"});
+  EXPECT_EQ(Matches("memstats/Heap.*", kDoc), V{"memstats.HeapAlloc=2"});
+}
+
+TEST(CompiledPath, WildcardOverAWholeLevel) {
+  EXPECT_EQ(Matches("http/.*/count", kDoc),
+            (V{"http.GET.count=3", "http.POST.count=4", "http.get.count=5"}));
+  EXPECT_EQ(Matches("memstats/.*", kDoc).size(), 3u);
+}
+
+TEST(CompiledPath, EscapedSlashAddressesAKeyContainingSlash) {
+  EXPECT_EQ(Matches("cache\\/hits", kDoc), V{"cache/hits=7"});
+  EXPECT_EQ(Matches("cache/hits", kDoc), V{});  // unescaped: two segments
+}
+
+TEST(CompiledPath, DotIsARegexNotALiteral) {
+  EXPECT_EQ(Matches("a.b", kDoc), V{"a.b=8"});
+  EXPECT_EQ(Matches("a\\.b", kDoc), V{"a.b=8"});
+}
+
+TEST(CompiledPath, EmptySegmentMatchesOnlyTheEmptyKey) { EXPECT_EQ(Matches("", kDoc), V{"=9"}); }
+
+TEST(CompiledPath, BadRegexIsRejectedWithTheSegment) {
+  try {
+    CompiledPath bad("http/[unclosed");
+    FAIL() << "expected invalid_argument";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("[unclosed"), std::string::npos);
+  }
+}
+
+TEST(SplitPath, SplitsOnUnescapedSlashOnly) {
+  EXPECT_EQ(SplitPath("a/b\\/c/d"), (V{"a", "b\\/c", "d"}));
+  EXPECT_EQ(SplitPath("a"), V{"a"});
+}
+
+}  // namespace
+}  // namespace expvar::check
