@@ -26,10 +26,12 @@ ensure_packages() {
   fi
 }
 
-# Configures and builds into $1 (default build/) with the given extra CMake arguments.
+# Configures $1 with the tests enabled and builds the given targets (all when none are given).
 build_project() {
   local dir=$1
   shift
-  cmake -S "$ROOT" -B "$dir" -G Ninja "$@" >/dev/null
-  cmake --build "$dir" --parallel "$(nproc)"
+  cmake -S "$ROOT" -B "$dir" -G Ninja -DEXPVAR_BUILD_TESTS=ON >/dev/null
+  local targets=()
+  [[ $# -gt 0 ]] && targets=(--target "$@")
+  cmake --build "$dir" --parallel "$(nproc)" "${targets[@]}"
 }

@@ -7,6 +7,6 @@ source "$ROOT/scripts/packages.sh"
 
 ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 BUILD=${BUILD_DIR:-$ROOT/build}
-build_project "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+build_project "$BUILD"
 cd "$BUILD"
 ctest --output-on-failure --parallel "$(nproc)" --timeout 300 "$@"

@@ -7,6 +7,9 @@
 #include <vector>
 
 #include "cli/check_command.h"
+#include "cli/logging.h"
+#include "cli/run_command.h"
+#include "cli/run_options.h"
 
 namespace po = boost::program_options;
 
@@ -18,6 +21,8 @@ constexpr const char* kUsage =
     "commands:\n"
     "  check CONF.yaml [--runs N] [--interval SECONDS]\n"
     "        run every instance of a go_expvar conf file and print each series as JSON\n"
+    "  run [--config FILE] [--confd DIR] [--dogstatsd-url URL] [--listen ADDR] ...\n"
+    "        the daemon: scrape every target, send to DogStatsD, serve /metrics and /status\n"
     "\n"
     "  expvar-collector <command> --help    options of one command\n"
     "  expvar-collector --version\n";
@@ -66,6 +71,22 @@ int CheckMain(const std::vector<std::string>& args) {
   return expvar::cli::RunCheckCommand(check, std::cout, std::cerr);
 }
 
+int RunMain(const std::vector<std::string>& args) {
+  expvar::cli::ParsedRunOptions parsed;
+  try {
+    parsed = expvar::cli::ParseRunOptions(args);
+    if (parsed.help) {
+      std::cout << parsed.help_text;
+      return 0;
+    }
+    expvar::cli::ConfigureLogging(parsed.options.log_level, parsed.options.log_format);
+  } catch (const std::exception& e) {
+    std::cerr << "run: " << e.what() << " (see --help)\n";
+    return 2;
+  }
+  return expvar::cli::RunDaemon(parsed.options, EXPVAR_VERSION);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -82,6 +103,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   try {
     if (command == "check") return CheckMain(args);
+    if (command == "run") return RunMain(args);
   } catch (const po::error& e) {
     std::cerr << command << ": " << e.what() << " (see --help)\n";
     return 2;

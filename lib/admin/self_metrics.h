@@ -1,0 +1,54 @@
+// The collector's own metrics, named by Prometheus conventions, in one registry for /metrics.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <string_view>
+
+namespace expvar::admin {
+
+enum class ScrapeResult { kOk, kFetchError, kParseError };
+enum class DatagramResult { kSent, kDropped };
+
+// Every series is created up front (labelled ones for each label value), so dashboards and
+// alerts see zeros instead of gaps. The accessors return references that stay valid for the
+// lifetime of the registry; prometheus-cpp metrics are thread-safe to update.
+class SelfMetrics {
+ public:
+  explicit SelfMetrics(std::string_view version);
+
+  // What /metrics collects; shared so the admin server can hold it as a weak_ptr.
+  std::shared_ptr<prometheus::Registry> Registry() const { return registry_; }
+
+  prometheus::Gauge& Targets() { return *targets_; }
+  prometheus::Counter& Scrapes(ScrapeResult result);
+  prometheus::Histogram& ScrapeDuration() { return *scrape_duration_; }  // seconds
+  prometheus::Counter& ScrapedBytes() { return *scraped_bytes_; }
+  prometheus::Counter& SeriesEmitted() { return *series_emitted_; }
+  prometheus::Counter& SeriesDroppedMaxReturned() { return *series_dropped_max_returned_; }
+  prometheus::Counter& Datagrams(DatagramResult result);
+  prometheus::Counter& LateTicks() { return *late_ticks_; }
+  prometheus::Counter& ConfigErrors() { return *config_errors_; }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Gauge* targets_;
+  prometheus::Counter* scrapes_ok_;
+  prometheus::Counter* scrapes_fetch_error_;
+  prometheus::Counter* scrapes_parse_error_;
+  prometheus::Histogram* scrape_duration_;
+  prometheus::Counter* scraped_bytes_;
+  prometheus::Counter* series_emitted_;
+  prometheus::Counter* series_dropped_max_returned_;
+  prometheus::Counter* datagrams_sent_;
+  prometheus::Counter* datagrams_dropped_;
+  prometheus::Counter* late_ticks_;
+  prometheus::Counter* config_errors_;
+};
+
+}  // namespace expvar::admin

@@ -1,0 +1,368 @@
+#include "admin/server.h"
+
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <charconv>
+#include <exception>
+#include <future>
+#include <optional>
+#include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+namespace expvar::admin {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+// Errors come back as values: a failed read or write is normal for a server, not exceptional.
+constexpr auto kAwaitTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::chrono::seconds kStopWait{2};
+constexpr std::chrono::milliseconds kAcceptErrorBackoff{100};
+constexpr std::chrono::seconds kLingerTime{1};
+constexpr std::size_t kMaxLingerBytes = 1024 * 1024;
+constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
+constexpr std::string_view kTextContentType = "text/plain; charset=utf-8";
+constexpr std::string_view kJsonContentType = "application/json";
+
+enum class Route { kMetrics, kHealthz, kReadyz, kStatus };
+
+std::optional<Route> FindRoute(std::string_view target) {
+  std::string_view path = target.substr(0, target.find('?'));
+  if (path == "/metrics") return Route::kMetrics;
+  if (path == "/healthz") return Route::kHealthz;
+  if (path == "/readyz") return Route::kReadyz;
+  if (path == "/status") return Route::kStatus;
+  return std::nullopt;
+}
+
+Response MakeResponse(http::status status, unsigned version, std::string_view content_type,
+                      std::string body) {
+  Response response{status, version};
+  response.set(http::field::content_type, content_type);
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
+// Requests the client should hear were refused; transport errors and timeouts just close.
+std::optional<http::status> StatusForReadError(const beast::error_code& ec) {
+  if (ec == http::error::body_limit) return http::status::payload_too_large;
+  if (ec == http::error::header_limit) return http::status::request_header_fields_too_large;
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message) return std::nullopt;
+  if (ec.category() == http::make_error_code(http::error::bad_method).category()) {
+    return http::status::bad_request;
+  }
+  return std::nullopt;
+}
+
+// Exceptions must not escape a detached coroutine: they would be rethrown from io_context::run.
+auto LogFailure(const char* what) {
+  return [what](std::exception_ptr error) {
+    if (!error) return;
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      spdlog::error("admin: {} failed: {}", what, e.what());
+    } catch (...) {
+      spdlog::error("admin: {} failed", what);
+    }
+  };
+}
+
+[[noreturn]] void InvalidAddress(std::string_view address, const char* why) {
+  throw std::invalid_argument("invalid listen address \"" + std::string(address) + "\": " + why);
+}
+
+std::uint16_t ParsePort(std::string_view address, std::string_view text) {
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || port > 65535) {
+    InvalidAddress(address, "port must be a number from 0 to 65535");
+  }
+  return static_cast<std::uint16_t>(port);
+}
+
+asio::ip::address ParseHost(std::string_view address, std::string_view host, bool bracketed) {
+  if (!bracketed && host.empty()) return asio::ip::address_v4::any();
+  if (!bracketed && host == "localhost") return asio::ip::address_v4::loopback();
+  if (!bracketed && host.find(':') != std::string_view::npos) {
+    InvalidAddress(address, "an IPv6 address must be written in brackets, as [::1]:9145");
+  }
+  boost::system::error_code ec;
+  auto ip = bracketed ? asio::ip::address(asio::ip::make_address_v6(std::string(host), ec))
+                      : asio::ip::address(asio::ip::make_address_v4(std::string(host), ec));
+  if (ec) InvalidAddress(address, bracketed ? "not an IPv6 address" : "not an IPv4 address");
+  return ip;
+}
+
+}  // namespace
+
+tcp::endpoint ParseListenAddress(std::string_view address) {
+  bool bracketed = address.starts_with('[');
+  std::size_t colon;
+  std::string_view host;
+  if (bracketed) {
+    std::size_t close = address.find(']');
+    if (close == std::string_view::npos || address.substr(close + 1, 1) != ":") {
+      InvalidAddress(address, "expected [address]:port");
+    }
+    host = address.substr(1, close - 1);
+    colon = close + 1;
+  } else {
+    colon = address.rfind(':');
+    if (colon == std::string_view::npos) InvalidAddress(address, "expected host:port");
+    host = address.substr(0, colon);
+  }
+  std::uint16_t port = ParsePort(address, address.substr(colon + 1));
+  return tcp::endpoint(ParseHost(address, host, bracketed), port);
+}
+
+class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
+ public:
+  Impl(asio::io_context& io, ServerOptions options,
+       std::vector<std::weak_ptr<prometheus::Collectable>> collectables, StatusProvider status)
+      : io_(io),
+        strand_(asio::make_strand(io)),
+        acceptor_(strand_),
+        options_(std::move(options)),
+        collectables_(std::move(collectables)),
+        status_(std::move(status)) {}
+
+  void Start();
+  void Stop();
+
+  std::atomic<bool> ready{false};
+  std::atomic<std::uint16_t> port{0};
+
+ private:
+  // Coroutines take the Impl by shared_ptr so that it outlives the Server while they finish.
+  static asio::awaitable<void> Accept(std::shared_ptr<Impl> self);
+  static asio::awaitable<void> Serve(std::shared_ptr<Impl> self, tcp::socket socket);
+  asio::awaitable<bool> ServeOne(beast::tcp_stream& stream, beast::flat_buffer& buffer);
+  asio::awaitable<bool> Write(beast::tcp_stream& stream, Response& response);
+  static asio::awaitable<void> Linger(beast::tcp_stream& stream);
+  Response Handle(const Request& request) const;
+  Response Answer(Route route, unsigned version) const;
+  std::string Metrics() const;
+  void CloseAll();
+
+  asio::io_context& io_;
+  asio::strand<asio::io_context::executor_type> strand_;  // every socket operation runs here
+  tcp::acceptor acceptor_;
+  ServerOptions options_;
+  std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;
+  StatusProvider status_;
+  std::atomic<bool> started_{false};
+  std::atomic<bool> accepting_{false};  // Start() succeeded
+  std::atomic<bool> stopped_{false};
+  std::unordered_map<std::uint64_t, beast::tcp_stream*> connections_;  // strand only
+  std::uint64_t next_connection_id_ = 0;                               // strand only
+};
+
+void Server::Impl::Start() {
+  if (started_.exchange(true) || stopped_) {
+    throw std::logic_error("admin server can be started only once");
+  }
+  tcp::endpoint endpoint = ParseListenAddress(options_.listen);
+  try {
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(tcp::acceptor::reuse_address(true));
+    acceptor_.bind(endpoint);
+    acceptor_.listen(asio::socket_base::max_listen_connections);
+  } catch (const boost::system::system_error&) {
+    beast::error_code ignored;
+    acceptor_.close(ignored);  // nothing runs on the strand yet
+    throw;
+  }
+  port = acceptor_.local_endpoint().port();
+  spdlog::info("admin: listening on {}:{}", endpoint.address().to_string(), port.load());
+  accepting_ = true;
+  asio::co_spawn(strand_, Accept(shared_from_this()), LogFailure("accept loop"));
+}
+
+void Server::Impl::Stop() {
+  if (stopped_.exchange(true) || !accepting_) return;
+  // The acceptor and the connections belong to the strand; when the io_context is not running,
+  // nothing else can touch them.
+  if (strand_.running_in_this_thread() || io_.stopped()) {
+    CloseAll();
+    return;
+  }
+  auto done = std::make_shared<std::promise<void>>();
+  auto closed = done->get_future();
+  asio::post(strand_, [self = shared_from_this(), done] {
+    self->CloseAll();
+    done->set_value();
+  });
+  // Blocking a thread of the io_context could delay the very handler we wait for.
+  if (!io_.get_executor().running_in_this_thread()) closed.wait_for(kStopWait);
+}
+
+void Server::Impl::CloseAll() {
+  beast::error_code ignored;
+  acceptor_.close(ignored);
+  for (auto& [id, stream] : connections_) stream->close();
+  spdlog::info("admin: stopped");
+}
+
+asio::awaitable<void> Server::Impl::Accept(std::shared_ptr<Impl> self) {
+  while (!self->stopped_) {
+    auto [ec, socket] = co_await self->acceptor_.async_accept(kAwaitTuple);
+    if (self->stopped_ || ec == asio::error::operation_aborted) break;
+    if (ec) {
+      // Typically out of file descriptors: retrying at once would spin.
+      spdlog::warn("admin: accept failed: {}", ec.message());
+      asio::steady_timer backoff(self->strand_, kAcceptErrorBackoff);
+      co_await backoff.async_wait(kAwaitTuple);
+      continue;
+    }
+    if (self->connections_.size() >= self->options_.max_connections) {
+      beast::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    asio::co_spawn(self->strand_, Serve(self, std::move(socket)), LogFailure("connection"));
+  }
+}
+
+asio::awaitable<void> Server::Impl::Serve(std::shared_ptr<Impl> self, tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  std::uint64_t id = self->next_connection_id_++;
+  self->connections_.emplace(id, &stream);
+  beast::flat_buffer buffer;
+  for (bool more = true; more && !self->stopped_;) more = co_await self->ServeOne(stream, buffer);
+  self->connections_.erase(id);
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+// Reads one request and answers it; false when the connection should end.
+asio::awaitable<bool> Server::Impl::ServeOne(beast::tcp_stream& stream,
+                                             beast::flat_buffer& buffer) {
+  http::request_parser<http::string_body> parser;
+  parser.body_limit(options_.max_body_bytes);
+  stream.expires_after(options_.read_timeout);
+  [[maybe_unused]] auto [ec, bytes] =
+      co_await http::async_read(stream, buffer, parser, kAwaitTuple);
+  if (ec) {
+    if (auto status = StatusForReadError(ec)) {
+      Response refusal = MakeResponse(*status, 11, kTextContentType, ec.message() + "\n");
+      refusal.keep_alive(false);
+      if (co_await Write(stream, refusal)) co_await Linger(stream);
+    }
+    co_return false;
+  }
+  Response response = Handle(parser.get());
+  bool keep_alive = parser.get().keep_alive() && !stopped_;
+  response.keep_alive(keep_alive);
+  if (!co_await Write(stream, response)) co_return false;
+  co_return keep_alive;
+}
+
+asio::awaitable<bool> Server::Impl::Write(beast::tcp_stream& stream, Response& response) {
+  stream.expires_after(options_.read_timeout);
+  [[maybe_unused]] auto [ec, bytes] = co_await http::async_write(stream, response, kAwaitTuple);
+  co_return !ec;
+}
+
+// A refused client may still be sending its request. Closing with unread input would reset the
+// connection, and the reset can discard our answer before the client reads it.
+asio::awaitable<void> Server::Impl::Linger(beast::tcp_stream& stream) {
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.expires_after(kLingerTime);
+  std::array<char, 4096> discard;
+  for (std::size_t total = 0; total < kMaxLingerBytes;) {
+    auto [ec, bytes] = co_await stream.async_read_some(asio::buffer(discard), kAwaitTuple);
+    if (ec) break;
+    total += bytes;
+  }
+}
+
+Response Server::Impl::Handle(const Request& request) const {
+  unsigned version = request.version();
+  std::string_view target(request.target().data(), request.target().size());
+  auto route = FindRoute(target);
+  if (!route) {
+    return MakeResponse(http::status::not_found, version, kTextContentType, "not found\n");
+  }
+  if (request.method() != http::verb::get) {
+    Response response = MakeResponse(http::status::method_not_allowed, version, kTextContentType,
+                                     "only GET is supported\n");
+    response.set(http::field::allow, "GET");
+    return response;
+  }
+  try {
+    return Answer(*route, version);
+  } catch (const std::exception& e) {
+    spdlog::warn("admin: {} failed: {}", target.substr(0, target.find('?')), e.what());
+    return MakeResponse(http::status::internal_server_error, version, kTextContentType,
+                        "internal error\n");
+  }
+}
+
+Response Server::Impl::Answer(Route route, unsigned version) const {
+  switch (route) {
+    case Route::kMetrics:
+      return MakeResponse(http::status::ok, version, kMetricsContentType, Metrics());
+    case Route::kHealthz:
+      return MakeResponse(http::status::ok, version, kTextContentType, "ok");
+    case Route::kReadyz:
+      if (ready) return MakeResponse(http::status::ok, version, kTextContentType, "ready");
+      return MakeResponse(http::status::service_unavailable, version, kTextContentType,
+                          "not ready");
+    case Route::kStatus:
+      return MakeResponse(http::status::ok, version, kJsonContentType, status_ ? status_() : "{}");
+  }
+  return MakeResponse(http::status::not_found, version, kTextContentType, "not found\n");
+}
+
+std::string Server::Impl::Metrics() const {
+  std::vector<prometheus::MetricFamily> families;
+  std::unordered_set<std::string> names;
+  for (const auto& weak : collectables_) {
+    auto collectable = weak.lock();
+    if (!collectable) continue;  // its owner is gone, e.g. during shutdown
+    for (auto& family : collectable->Collect()) {
+      // A repeated family name would make the whole exposition invalid.
+      if (names.insert(family.name).second) families.push_back(std::move(family));
+    }
+  }
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+Server::Server(asio::io_context& io, ServerOptions options,
+               std::vector<std::weak_ptr<prometheus::Collectable>> collectables,
+               StatusProvider status)
+    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(collectables),
+                                   std::move(status))) {}
+
+Server::~Server() { impl_->Stop(); }
+
+void Server::Start() { impl_->Start(); }
+void Server::Stop() { impl_->Stop(); }
+void Server::SetReady(bool ready) { impl_->ready = ready; }
+bool Server::Ready() const { return impl_->ready; }
+std::uint16_t Server::BoundPort() const { return impl_->port; }
+
+}  // namespace expvar::admin

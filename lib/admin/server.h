@@ -1,0 +1,67 @@
+// Admin HTTP server: serves /metrics, /healthz, /readyz and /status on the collector's io_context.
+#pragma once
+
+#include <prometheus/collectable.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace expvar::admin {
+
+struct ServerOptions {
+  std::string listen = "0.0.0.0:9145";
+  // Bounds both an idle keep-alive connection and a slow request, so clients cannot pin sockets.
+  std::chrono::milliseconds read_timeout{30'000};
+  std::size_t max_body_bytes = 8 * 1024;  // only GETs are served; bodies are never needed
+  std::size_t max_connections = 64;       // beyond this, new connections are closed at once
+};
+
+// Returns the JSON document served on /status; called on the server's thread for each request.
+using StatusProvider = std::function<std::string()>;
+
+// "host:port" with an IPv4 address, "[v6]:port", "localhost:port" or ":port" (all IPv4
+// interfaces); port 0 asks the kernel for a free one. Throws std::invalid_argument.
+boost::asio::ip::tcp::endpoint ParseListenAddress(std::string_view address);
+
+// Routes: GET /metrics (Prometheus text 0.0.4 from the collectables, in order; a family name
+// that an earlier collectable already produced is skipped), /healthz, /readyz (503 until
+// SetReady(true)), /status; 404 for other paths, 405 for other methods on these paths,
+// 400/413/431 for requests that cannot be parsed. All network work runs on one strand of the
+// given io_context.
+class Server {
+ public:
+  Server(boost::asio::io_context& io, ServerOptions options,
+         std::vector<std::weak_ptr<prometheus::Collectable>> collectables, StatusProvider status);
+  ~Server();  // Stop()s
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts accepting. Throws std::invalid_argument for a malformed address and
+  // boost::system::system_error when it cannot be bound.
+  void Start();
+
+  // Closes the listening socket and every open connection. Idempotent. From a thread that does
+  // not run the io_context it waits (briefly) until that is done, so the port refuses
+  // connections once it returns.
+  void Stop();
+
+  void SetReady(bool ready);
+  bool Ready() const;
+
+  // The port actually bound (useful with port 0); 0 before Start().
+  std::uint16_t BoundPort() const;
+
+ private:
+  class Impl;
+  std::shared_ptr<Impl> impl_;  // shared with the connection coroutines that outlive a Stop()
+};
+
+}  // namespace expvar::admin

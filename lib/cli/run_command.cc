@@ -1,0 +1,229 @@
+#include "cli/run_command.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <csignal>
+#include <thread>
+
+#include "admin/self_metrics.h"
+#include "admin/server.h"
+#include "discovery/confd.h"
+#include "schedule/scheduler.h"
+#include "sink/dogstatsd.h"
+#include "sink/prometheus.h"
+
+namespace expvar::cli {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+// A small fixed pool: scrapes are I/O bound and the check is microseconds of CPU.
+constexpr int kIoThreads = 2;
+
+// Turns scheduler events into the collector's self-metrics.
+class SelfMetricsObserver : public schedule::ScrapeObserver {
+ public:
+  explicit SelfMetricsObserver(admin::SelfMetrics& metrics) : metrics_(metrics) {}
+
+  void OnScrape(const schedule::ScrapeOutcome& outcome) override {
+    metrics_.Scrapes(ToAdmin(outcome.result)).Increment();
+    metrics_.ScrapeDuration().Observe(outcome.duration.count());
+    metrics_.ScrapedBytes().Increment(static_cast<double>(outcome.bytes));
+    metrics_.SeriesEmitted().Increment(static_cast<double>(outcome.series));
+    metrics_.SeriesDroppedMaxReturned().Increment(static_cast<double>(outcome.dropped_by_cap));
+  }
+  void OnLateTicks(std::size_t count) override {
+    metrics_.LateTicks().Increment(static_cast<double>(count));
+  }
+  void OnTargetCount(std::size_t count) override {
+    metrics_.Targets().Set(static_cast<double>(count));
+  }
+
+ private:
+  static admin::ScrapeResult ToAdmin(schedule::ScrapeResult result) {
+    switch (result) {
+      case schedule::ScrapeResult::kOk:
+        return admin::ScrapeResult::kOk;
+      case schedule::ScrapeResult::kFetchError:
+        return admin::ScrapeResult::kFetchError;
+      default:
+        return admin::ScrapeResult::kParseError;
+    }
+  }
+  admin::SelfMetrics& metrics_;
+};
+
+sink::DogStatsDAddress DogStatsDAddressFor(const RunOptions& options) {
+  std::string error;
+  auto address =
+      options.dogstatsd_url.empty()
+          ? sink::ResolveDefaultAddress(sink::ProcessEnvironment, sink::PathExists, &error)
+          : sink::ParseDogStatsDUrl(options.dogstatsd_url, &error);
+  if (!address) throw UsageError("dogstatsd: " + error);
+  return *address;
+}
+
+std::vector<std::string> GlobalTags(const RunOptions& options) {
+  std::vector<std::string> tags = sink::GlobalTagsFromEnvironment(sink::ProcessEnvironment);
+  tags.insert(tags.end(), options.tags.begin(), options.tags.end());
+  return tags;
+}
+
+// Copies the DogStatsD sink's counters into the self-metrics once a second.
+class DatagramCounterSync {
+ public:
+  DatagramCounterSync(asio::io_context& io, const sink::DogStatsDSink& sink,
+                      admin::SelfMetrics& metrics)
+      : timer_(io), sink_(sink), metrics_(metrics) {}
+
+  void Start() {
+    timer_.expires_after(1s);
+    timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      Sync();
+      Start();
+    });
+  }
+  void Stop() { timer_.cancel(); }
+  void Sync() {
+    auto stats = sink_.stats();
+    metrics_.Datagrams(admin::DatagramResult::kSent)
+        .Increment(static_cast<double>(stats.datagrams_sent - sent_));
+    metrics_.Datagrams(admin::DatagramResult::kDropped)
+        .Increment(static_cast<double>(stats.datagrams_dropped - dropped_));
+    sent_ = stats.datagrams_sent;
+    dropped_ = stats.datagrams_dropped;
+  }
+
+ private:
+  asio::steady_timer timer_;
+  const sink::DogStatsDSink& sink_;
+  admin::SelfMetrics& metrics_;
+  std::uint64_t sent_ = 0;
+  std::uint64_t dropped_ = 0;
+};
+
+// Everything the daemon runs, wired in data-flow order: provider -> scheduler -> sinks.
+class Daemon {
+ public:
+  Daemon(const RunOptions& options, const char* version)
+      : options_(options),
+        self_metrics_(version),
+        prometheus_(std::make_shared<sink::PrometheusSink>()),
+        dogstatsd_(io_.get_executor(), DogStatsDAddressFor(options), GlobalTags(options)),
+        observer_(self_metrics_),
+        scheduler_(io_, {&dogstatsd_, prometheus_.get()}, &observer_,
+                   {std::chrono::milliseconds(static_cast<long>(options.interval_seconds * 1000)),
+                    1000ms}),
+        server_(admin_io_, admin::ServerOptions{.listen = options.listen},
+                {self_metrics_.Registry(), prometheus_},
+                [this] { return scheduler_.StatusJson(); }),
+        datagram_sync_(io_, dogstatsd_, self_metrics_),
+        signals_(io_, SIGINT, SIGTERM, SIGHUP) {
+    if (!options.confd.empty()) confd_.emplace(options.confd);
+  }
+
+  int Run() {
+    server_.Start();
+    spdlog::info("admin server on {} (port {}); dogstatsd to {}", options_.listen,
+                 server_.BoundPort(), dogstatsd_.address().ToString());
+    Reload();
+    server_.SetReady(true);
+    datagram_sync_.Start();
+    WaitForSignal();
+    auto admin_guard = asio::make_work_guard(admin_io_);
+    std::thread admin_thread([this] { admin_io_.run(); });
+    std::vector<std::thread> threads;
+    for (int i = 1; i < kIoThreads; ++i) threads.emplace_back([this] { io_.run(); });
+    io_.run();
+    for (auto& thread : threads) thread.join();
+    server_.Stop();
+    admin_guard.reset();
+    admin_io_.stop();
+    admin_thread.join();
+    spdlog::info("stopped");
+    return 0;
+  }
+
+ private:
+  void Reload() {
+    if (!confd_) {
+      scheduler_.Apply({});
+      return;
+    }
+    discovery::ProviderResult result = confd_->Load();
+    std::vector<schedule::SourceError> errors = result.errors;
+    self_metrics_.ConfigErrors().Increment(static_cast<double>(errors.size()));
+    scheduler_.Apply(result.targets, std::move(errors));
+    spdlog::info("conf.d loaded: {} targets, {} problems", scheduler_.TargetCount(),
+                 result.errors.size());
+  }
+
+  void WaitForSignal() {
+    signals_.async_wait([this](boost::system::error_code ec, int signal) {
+      if (ec) return;
+      if (signal == SIGHUP) {
+        spdlog::info("SIGHUP: reloading {}", options_.confd);
+        Reload();
+        WaitForSignal();
+        return;
+      }
+      Shutdown(signal);
+    });
+  }
+
+  // Stops accepting work and lets the io_context drain; nothing is left buffered in the sinks.
+  void Shutdown(int signal) {
+    spdlog::info("signal {}: stopping", signal);
+    datagram_sync_.Stop();
+    scheduler_.StopAll();
+    dogstatsd_.Flush();
+    // Workers end as soon as their strands run the stop; bound the wait for in-flight work.
+    auto deadline = std::make_shared<asio::steady_timer>(io_, 300ms);
+    deadline->async_wait([this, deadline](boost::system::error_code) { io_.stop(); });
+  }
+
+  RunOptions options_;
+  asio::io_context io_;
+  // The admin server has its own thread: rendering /metrics for thousands of targets takes
+  // long enough that it must not hold up the scrape workers.
+  asio::io_context admin_io_;
+  admin::SelfMetrics self_metrics_;
+  std::shared_ptr<sink::PrometheusSink> prometheus_;
+  sink::DogStatsDSink dogstatsd_;
+  SelfMetricsObserver observer_;
+  schedule::Scheduler scheduler_;
+  admin::Server server_;
+  DatagramCounterSync datagram_sync_;
+  asio::signal_set signals_;
+  std::optional<discovery::ConfdProvider> confd_;
+};
+
+}  // namespace
+
+int RunDaemon(const RunOptions& options, const char* version) {
+  if (options.kube_mode != "off") {
+    spdlog::error(
+        "--kube-mode {}: Kubernetes discovery is not available in this version yet; "
+        "use --kube-mode off with --confd",
+        options.kube_mode);
+    return 2;
+  }
+  spdlog::info("expvar-collector {} starting: {}", version, DescribeRunOptions(options));
+  try {
+    Daemon daemon(options, version);
+    return daemon.Run();
+  } catch (const UsageError& e) {
+    spdlog::error("{}", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    spdlog::error("cannot start: {}", e.what());
+    return 1;
+  }
+}
+
+}  // namespace expvar::cli

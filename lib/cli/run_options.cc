@@ -1,0 +1,158 @@
+#include "cli/run_options.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <boost/program_options.hpp>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace expvar::cli {
+namespace {
+
+namespace po = boost::program_options;
+
+// Binds one setting to a flag and to the same-named YAML key (dashes become underscores).
+struct Binding {
+  std::string flag;
+  std::function<void(const YAML::Node&)> from_yaml;
+};
+
+template <typename T>
+std::function<void(const YAML::Node&)> YamlSetter(T* target) {
+  return [target](const YAML::Node& node) { *target = node.as<T>(); };
+}
+
+std::string YamlKey(std::string flag) {
+  for (char& c : flag) c = c == '-' ? '_' : c;
+  return flag;
+}
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value && *value ? value : fallback;
+}
+
+po::options_description Describe(RunOptions& o, std::vector<Binding>& bindings) {
+  po::options_description d("expvar-collector run [options]");
+  auto add = [&](const char* flag, auto* target, const char* help) {
+    d.add_options()(flag, po::value(target)->default_value(*target), help);
+    bindings.push_back({flag, YamlSetter(target)});
+  };
+  auto add_switch = [&](const char* flag, bool* target, const char* help) {
+    d.add_options()(flag, po::bool_switch(target), help);
+    bindings.push_back({flag, YamlSetter(target)});
+  };
+  d.add_options()("help,h", "show this help")(
+      "config", po::value(&o.config_file),
+      "YAML file with any of these options as keys (flags win)");
+  add("listen", &o.listen, "admin HTTP address for /metrics /healthz /readyz /status");
+  add("confd", &o.confd, "directory holding go_expvar.d/*.yaml (Datadog's conf.d layout)");
+  add("dogstatsd-url", &o.dogstatsd_url,
+      "udp://host:port or unix:///path (default: DD_DOGSTATSD_URL, DD_AGENT_HOST + "
+      "DD_DOGSTATSD_PORT, /var/run/datadog/dsd.socket if present, udp://127.0.0.1:8125)");
+  add("kube-mode", &o.kube_mode, "node, pod or off (Kubernetes discovery)");
+  add("kube-api", &o.kube_api, "API server URL (default: in-cluster)");
+  add("kube-token-file", &o.kube_token_file, "service-account token file");
+  add("kube-ca-file", &o.kube_ca_file, "API server CA file");
+  add_switch("kube-insecure-skip-tls-verify", &o.kube_insecure_skip_tls_verify,
+             "do not verify the API server's certificate");
+  add("node-name", &o.node_name, "this node (node mode; default $NODE_NAME)");
+  add("pod-name", &o.pod_name, "this pod (pod mode; default $POD_NAME)");
+  add("pod-namespace", &o.pod_namespace, "this pod's namespace (default $POD_NAMESPACE)");
+  add("podinfo-annotations", &o.podinfo_annotations, "downward-API annotations file (pod mode)");
+  add_switch("allow-any-host", &o.allow_any_host, "let annotations point at any host");
+  add("interval", &o.interval_seconds, "default seconds between scrapes of a target");
+  add("log-level", &o.log_level, "trace, debug, info, warn, error or off");
+  add("log-format", &o.log_format, "text or json");
+  d.add_options()("tag", po::value(&o.tags)->composing(),
+                  "global tag k:v added to every DogStatsD series (repeatable)");
+  bindings.push_back({"tag", [&o](const YAML::Node& node) {
+                        o.tags = node.IsSequence()
+                                     ? node.as<std::vector<std::string>>()
+                                     : std::vector<std::string>{node.as<std::string>()};
+                      }});
+  return d;
+}
+
+// Applies the YAML keys the command line left at their defaults.
+void ApplyConfigFile(const std::string& path, const std::vector<Binding>& bindings,
+                     const po::variables_map& flags) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    throw UsageError(path + ": " + e.what());
+  }
+  if (!root.IsMap()) throw UsageError(path + ": expected a map of options");
+  std::map<std::string, const Binding*> by_key;
+  for (const auto& b : bindings) by_key[YamlKey(b.flag)] = &b;
+  by_key["tags"] = by_key["tag"];
+  for (const auto& entry : root) {
+    std::string key = entry.first.as<std::string>();
+    auto it = by_key.find(key);
+    if (it == by_key.end()) throw UsageError(path + ": unknown option \"" + key + "\"");
+    const std::string& flag = it->second->flag;
+    if (flags.count(flag) && !flags[flag].defaulted()) continue;  // the flag wins
+    try {
+      it->second->from_yaml(entry.second);
+    } catch (const YAML::Exception& e) {
+      throw UsageError(path + ": line " + std::to_string(e.mark.line + 1) + ": option \"" + key +
+                       "\": wrong type");
+    }
+  }
+}
+
+void Validate(const RunOptions& o) {
+  if (o.kube_mode != "off" && o.kube_mode != "node" && o.kube_mode != "pod") {
+    throw UsageError("--kube-mode must be node, pod or off, not \"" + o.kube_mode + "\"");
+  }
+  if (o.log_format != "text" && o.log_format != "json") {
+    throw UsageError("--log-format must be text or json, not \"" + o.log_format + "\"");
+  }
+  if (!(o.interval_seconds > 0))
+    throw UsageError("--interval must be a positive number of seconds");
+}
+
+}  // namespace
+
+ParsedRunOptions ParseRunOptions(const std::vector<std::string>& args) {
+  ParsedRunOptions parsed;
+  RunOptions& o = parsed.options;
+  o.node_name = EnvOr("NODE_NAME", "");
+  o.pod_name = EnvOr("POD_NAME", "");
+  o.pod_namespace = EnvOr("POD_NAMESPACE", "");
+  std::vector<Binding> bindings;
+  po::options_description description = Describe(o, bindings);
+  po::variables_map flags;
+  try {
+    po::store(po::command_line_parser(args).options(description).run(), flags);
+    po::notify(flags);
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+  if (flags.count("help")) {
+    std::ostringstream help;
+    help << description;
+    parsed.help = true;
+    parsed.help_text = help.str();
+    return parsed;
+  }
+  if (!o.config_file.empty()) ApplyConfigFile(o.config_file, bindings, flags);
+  Validate(o);
+  return parsed;
+}
+
+std::string DescribeRunOptions(const RunOptions& o) {
+  std::ostringstream out;
+  out << "listen=" << o.listen << " confd=" << (o.confd.empty() ? "(none)" : o.confd)
+      << " dogstatsd_url=" << (o.dogstatsd_url.empty() ? "(from environment)" : o.dogstatsd_url)
+      << " kube_mode=" << o.kube_mode << " interval=" << o.interval_seconds << "s"
+      << " log_level=" << o.log_level << " log_format=" << o.log_format
+      << " allow_any_host=" << (o.allow_any_host ? "true" : "false") << " tags=";
+  for (std::size_t i = 0; i < o.tags.size(); ++i) out << (i ? "," : "") << o.tags[i];
+  return out.str();
+}
+
+}  // namespace expvar::cli

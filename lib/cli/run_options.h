@@ -1,0 +1,51 @@
+// The daemon's settings: every option is a flag and a key of the optional --config YAML file.
+#pragma once
+
+#include <iosfwd>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace expvar::cli {
+
+struct RunOptions {
+  std::string config_file;
+  std::string listen = "0.0.0.0:9145";
+  std::string confd;
+  std::string dogstatsd_url;  // empty: resolved from DD_* variables at start
+  std::string kube_mode = "off";
+  std::string kube_api;
+  std::string kube_token_file;
+  std::string kube_ca_file;
+  bool kube_insecure_skip_tls_verify = false;
+  std::string node_name;
+  std::string pod_name;
+  std::string pod_namespace;
+  std::string podinfo_annotations;
+  bool allow_any_host = false;
+  double interval_seconds = 15;
+  std::string log_level = "info";
+  std::string log_format = "text";
+  std::vector<std::string> tags;  // global DogStatsD tags (--tag, repeatable)
+};
+
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ParsedRunOptions {
+  RunOptions options;
+  bool help = false;
+  std::string help_text;
+};
+
+// Parses `run` flags, then fills what the flags left unset from the --config YAML file (flags
+// beat the file). Environment defaults: NODE_NAME, POD_NAME, POD_NAMESPACE. Throws UsageError
+// naming the flag or the file key at fault.
+ParsedRunOptions ParseRunOptions(const std::vector<std::string>& args);
+
+// One line per setting, for the start-up log (nothing here is secret: only file paths).
+std::string DescribeRunOptions(const RunOptions& options);
+
+}  // namespace expvar::cli

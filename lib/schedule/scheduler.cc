@@ -1,0 +1,134 @@
+#include "schedule/scheduler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "schedule/worker.h"
+
+namespace expvar::schedule {
+namespace {
+
+using std::chrono::milliseconds;
+
+std::string Iso8601(std::chrono::system_clock::time_point time) {
+  std::time_t seconds = std::chrono::system_clock::to_time_t(time);
+  auto millis = std::chrono::duration_cast<milliseconds>(time.time_since_epoch()).count() % 1000;
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buffer[40];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buffer, static_cast<int>(millis));
+  return out;
+}
+
+std::string_view HealthName(TargetHealth health) {
+  switch (health) {
+    case TargetHealth::kUp:
+      return "up";
+    case TargetHealth::kDown:
+      return "down";
+    default:
+      return "pending";
+  }
+}
+
+boost::json::object StatusObject(const TargetStatus& s) {
+  boost::json::object o;
+  o["id"] = s.id;
+  o["url"] = s.url;
+  o["source"] = s.source;
+  o["interval_seconds"] = std::chrono::duration<double>(s.interval).count();
+  o["health"] = HealthName(s.health);
+  o["last_scrape"] = s.last_scrape ? boost::json::value(Iso8601(*s.last_scrape)) : nullptr;
+  o["last_duration_seconds"] = s.last_duration_seconds;
+  o["last_error"] = s.last_error;
+  o["series"] = s.series;
+  o["scrapes"] = s.scrapes;
+  o["failures"] = s.failures;
+  o["late_ticks"] = s.late_ticks;
+  return o;
+}
+
+milliseconds IntervalOf(const config::Instance& instance, milliseconds fallback) {
+  milliseconds interval = instance.min_collection_interval.value_or(fallback);
+  return interval.count() > 0 ? interval : fallback;
+}
+
+}  // namespace
+
+Scheduler::Scheduler(boost::asio::io_context& io, std::vector<sink::Sink*> sinks,
+                     ScrapeObserver* observer, SchedulerOptions options)
+    : io_(io), sinks_(std::move(sinks)), observer_(observer), options_(options) {}
+
+Scheduler::~Scheduler() { StopAll(); }
+
+void Scheduler::Apply(const std::vector<TargetSpec>& desired, std::vector<SourceError> errors) {
+  std::lock_guard lock(mutex_);
+  source_errors_ = std::move(errors);
+  std::map<std::string, const TargetSpec*> wanted;
+  for (const auto& spec : desired) {
+    // Identical instances from two sources are one target: scraping it twice would double-count.
+    wanted.emplace(InstanceDigest(spec.instance), &spec);
+  }
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    if (wanted.count(it->first)) {
+      ++it;
+      continue;
+    }
+    spdlog::info("target {} removed", it->second->Status().url);
+    it->second->Stop();
+    it = workers_.erase(it);
+  }
+  for (const auto& [digest, spec] : wanted) {
+    if (auto running = workers_.find(digest); running != workers_.end()) {
+      running->second->SetSource(spec->source);
+      continue;
+    }
+    milliseconds interval = IntervalOf(spec->instance, options_.default_interval);
+    milliseconds window = std::min(options_.first_scrape_window, interval);
+    try {
+      auto worker = std::make_shared<Worker>(io_, digest, *spec, interval, PhaseOf(digest, window),
+                                             WorkerDeps{sinks_, observer_});
+      worker->Start();
+      spdlog::info("target {} added from {} (every {} ms)", worker->Status().url, spec->source,
+                   interval.count());
+      workers_.emplace(digest, std::move(worker));
+    } catch (const std::invalid_argument& e) {
+      spdlog::error("{}: {}", spec->source, e.what());
+      source_errors_.push_back({spec->source, e.what()});
+    }
+  }
+  if (observer_) observer_->OnTargetCount(workers_.size());
+}
+
+void Scheduler::StopAll() {
+  std::lock_guard lock(mutex_);
+  for (auto& [digest, worker] : workers_) worker->Stop();
+  workers_.clear();
+  if (observer_) observer_->OnTargetCount(0);
+}
+
+std::size_t Scheduler::TargetCount() const {
+  std::lock_guard lock(mutex_);
+  return workers_.size();
+}
+
+std::string Scheduler::StatusJson() const {
+  boost::json::array targets;
+  boost::json::array errors;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [digest, worker] : workers_) targets.push_back(StatusObject(worker->Status()));
+    for (const auto& e : source_errors_) {
+      errors.push_back(boost::json::object{{"source", e.source}, {"error", e.message}});
+    }
+  }
+  boost::json::object root{{"targets", std::move(targets)}, {"errors", std::move(errors)}};
+  return boost::json::serialize(root);
+}
+
+}  // namespace expvar::schedule

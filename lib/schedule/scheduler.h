@@ -1,0 +1,61 @@
+// Keeps one scrape worker per desired target, starting and stopping them as the set changes.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "schedule/observer.h"
+#include "schedule/target.h"
+#include "sink/snapshot.h"
+
+namespace expvar::schedule {
+
+class Worker;
+
+struct SchedulerOptions {
+  std::chrono::milliseconds default_interval{15'000};  // when an instance sets none
+  // Newly added targets are first scraped within this window (jittered), then on their phase.
+  std::chrono::milliseconds first_scrape_window{1'000};
+};
+
+// A problem that kept a source from producing targets, shown on /status.
+struct SourceError {
+  std::string source;
+  std::string message;
+};
+
+class Scheduler {
+ public:
+  Scheduler(boost::asio::io_context& io, std::vector<sink::Sink*> sinks, ScrapeObserver* observer,
+            SchedulerOptions options);
+  ~Scheduler();
+
+  // Replaces the desired set. Targets whose digest is unchanged keep running with their rate
+  // state; the others are started or stopped, and a stopped target's series are forgotten.
+  // `errors` are the providers' current problems; they replace the previous ones on /status.
+  void Apply(const std::vector<TargetSpec>& desired, std::vector<SourceError> errors = {});
+
+  // Stops every worker (their series are forgotten).
+  void StopAll();
+
+  std::size_t TargetCount() const;
+  // JSON for /status: every target's health and every source error.
+  std::string StatusJson() const;
+
+ private:
+  boost::asio::io_context& io_;
+  std::vector<sink::Sink*> sinks_;
+  ScrapeObserver* observer_;
+  SchedulerOptions options_;
+  mutable std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<Worker>> workers_;  // by digest
+  std::vector<SourceError> source_errors_;
+};
+
+}  // namespace expvar::schedule

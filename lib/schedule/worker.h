@@ -1,0 +1,84 @@
+// Scrapes one target on its own schedule and publishes each result to the sinks.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "check/check.h"
+#include "http/client.h"
+#include "schedule/observer.h"
+#include "schedule/target.h"
+#include "sink/snapshot.h"
+
+namespace expvar::schedule {
+
+enum class TargetHealth { kPending, kUp, kDown };
+
+struct TargetStatus {
+  std::string id;
+  std::string url;
+  std::string source;
+  std::chrono::milliseconds interval{0};
+  TargetHealth health = TargetHealth::kPending;
+  std::optional<std::chrono::system_clock::time_point> last_scrape;
+  double last_duration_seconds = 0;
+  std::string last_error;
+  std::size_t series = 0;
+  std::uint64_t scrapes = 0;
+  std::uint64_t failures = 0;
+  std::uint64_t late_ticks = 0;
+};
+
+// The offset of a target inside its interval, from a hash of its id, so that thousands of
+// targets spread evenly instead of firing together.
+std::chrono::milliseconds PhaseOf(const std::string& id, std::chrono::milliseconds interval);
+
+struct WorkerDeps {
+  std::vector<sink::Sink*> sinks;
+  ScrapeObserver* observer = nullptr;
+};
+
+class Worker : public std::enable_shared_from_this<Worker> {
+ public:
+  // Throws std::invalid_argument when the instance cannot be compiled (bad URL).
+  Worker(boost::asio::io_context& io, std::string id, const TargetSpec& spec,
+         std::chrono::milliseconds interval, std::chrono::milliseconds first_delay,
+         WorkerDeps deps);
+
+  void Start();
+  // Stops scraping; once the strand has run the stop, no further Publish happens and the sinks
+  // have forgotten this target.
+  void Stop();
+  TargetStatus Status() const;
+  void SetSource(std::string source);
+
+ private:
+  boost::asio::awaitable<void> Loop();
+  boost::asio::awaitable<void> ScrapeOnce();
+  void Record(const std::string& error, ScrapeOutcome outcome, std::size_t series);
+  void Publish(check::Result& result);
+
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  std::string id_;
+  check::Plan plan_;
+  http::Client client_;
+  std::chrono::milliseconds interval_;
+  std::chrono::milliseconds first_delay_;
+  WorkerDeps deps_;
+  boost::asio::steady_timer timer_;
+  check::State state_;
+  bool stopped_ = false;  // touched only on strand_
+
+  mutable std::mutex status_mutex_;
+  TargetStatus status_;
+};
+
+}  // namespace expvar::schedule

@@ -1,0 +1,450 @@
+#include "sink/prometheus.h"
+
+#include <algorithm>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <unordered_map>
+#include <utility>
+
+#include "check/naming.h"
+
+namespace expvar::sink {
+namespace {
+
+using Label = prometheus::ClientMetric::Label;
+using Labels = std::vector<Label>;
+using prometheus::MetricType;
+
+constexpr std::string_view kReservedLabelPrefix = "exported_";
+constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";  // U+FFFD
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || IsDigit(c) || c == '_';
+}
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// How many bytes a UTF-8 sequence starting with `lead` has; 0 for a byte that cannot lead one.
+std::size_t Utf8LeadLength(unsigned char lead) {
+  if (lead < 0x80) return 1;
+  if (lead >= 0xC2 && lead <= 0xDF) return 2;
+  if (lead >= 0xE0 && lead <= 0xEF) return 3;
+  if (lead >= 0xF0 && lead <= 0xF4) return 4;
+  return 0;
+}
+
+// Length of the well-formed UTF-8 sequence at s[i] (no overlongs, surrogates or code points
+// past U+10FFFF, as Prometheus' parser demands), or 0 when it is malformed.
+std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
+  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  std::size_t len = Utf8LeadLength(byte(0));
+  if (len == 0 || i + len > s.size()) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    if ((byte(k) & 0xC0) != 0x80) return 0;
+  }
+  unsigned char lead = byte(0);
+  if (lead == 0xE0 && byte(1) < 0xA0) return 0;  // overlong
+  if (lead == 0xED && byte(1) > 0x9F) return 0;  // surrogate
+  if (lead == 0xF0 && byte(1) < 0x90) return 0;  // overlong
+  if (lead == 0xF4 && byte(1) > 0x8F) return 0;  // past U+10FFFF
+  return len;
+}
+
+// Config-supplied tags may hold any bytes; Prometheus rejects a scrape with invalid UTF-8.
+std::string ValidUtf8(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size();) {
+    std::size_t len = Utf8SequenceLength(in, i);
+    if (len == 0) {
+      out.append(kReplacementChar);
+      ++i;
+    } else {
+      out.append(in.substr(i, len));
+      i += len;
+    }
+  }
+  return out;
+}
+
+// prometheus-cpp writes HELP verbatim, but the text format requires '\' and newline escaped.
+std::string EscapeHelp(std::string_view in) {
+  std::string out;
+  for (char c : ValidUtf8(in)) {
+    if (c == '\\') {
+      out.append("\\\\");
+    } else if (c == '\n') {
+      out.append("\\n");
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// One series before it is placed in its family.
+struct SeriesSpec {
+  std::string name;
+  MetricType type;
+  std::string help;
+  double value = 0;
+};
+
+// How a default memstats field is exposed: Prometheus base units and `_total` on counters.
+struct MemstatsField {
+  std::string_view field;
+  std::string_view suffix;
+  MetricType type;
+  double divisor;  // raw value / divisor = exposed value
+  std::string_view help;
+};
+
+constexpr std::array<MemstatsField, 13> kMemstatsFields = {{
+    {"Alloc", "alloc_bytes", MetricType::Gauge, 1, "Bytes of allocated heap objects"},
+    {"TotalAlloc", "alloc_bytes_total", MetricType::Counter, 1,
+     "Cumulative bytes allocated for heap objects"},
+    {"HeapAlloc", "heap_alloc_bytes", MetricType::Gauge, 1, "Bytes of allocated heap objects"},
+    {"HeapSys", "heap_sys_bytes", MetricType::Gauge, 1,
+     "Bytes of heap memory obtained from the OS"},
+    {"HeapIdle", "heap_idle_bytes", MetricType::Gauge, 1, "Bytes in idle (unused) heap spans"},
+    {"HeapInuse", "heap_inuse_bytes", MetricType::Gauge, 1, "Bytes in in-use heap spans"},
+    {"HeapReleased", "heap_released_bytes", MetricType::Gauge, 1,
+     "Bytes of physical memory returned to the OS"},
+    {"HeapObjects", "heap_objects", MetricType::Gauge, 1, "Number of allocated heap objects"},
+    {"Lookups", "lookups_total", MetricType::Counter, 1,
+     "Number of pointer lookups performed by the runtime"},
+    {"Mallocs", "mallocs_total", MetricType::Counter, 1,
+     "Cumulative count of heap objects allocated"},
+    {"Frees", "frees_total", MetricType::Counter, 1, "Cumulative count of heap objects freed"},
+    {"PauseTotalNs", "gc_pause_seconds_total", MetricType::Counter, 1e9,
+     "Cumulative seconds spent in GC stop-the-world pauses"},
+    {"NumGC", "num_gc_total", MetricType::Counter, 1, "Number of completed GC cycles"},
+}};
+
+constexpr std::string_view kPauseHistogramSuffix = "gc_pause_seconds";
+constexpr std::string_view kPauseHistogramHelp =
+    "GC stop-the-world pause durations seen in memstats.PauseNs since collection started "
+    "(seconds)";
+
+std::string PrefixedName(const std::string& prefix, std::string_view name) {
+  return prefix.empty() ? std::string(name) : prefix + "_" + std::string(name);
+}
+
+const MemstatsField* FindMemstatsField(std::string_view path) {
+  constexpr std::string_view kPrefix = "memstats.";
+  if (path.substr(0, kPrefix.size()) != kPrefix) return nullptr;
+  path.remove_prefix(kPrefix.size());
+  for (const auto& field : kMemstatsFields) {
+    if (field.field == path) return &field;
+  }
+  return nullptr;
+}
+
+SeriesSpec DefaultSeries(const std::string& prefix, const MemstatsField& field, double raw) {
+  return {PrefixedName(prefix, "memstats_" + std::string(field.suffix)), field.type,
+          std::string(field.help) + " (expvar memstats." + std::string(field.field) + ")",
+          raw / field.divisor};
+}
+
+// Suffixes promtool reserves for counters and histograms; a gauge carrying one is linted.
+bool HasReservedSuffix(std::string_view name) {
+  return EndsWith(name, "_total") || EndsWith(name, "_count") || EndsWith(name, "_sum") ||
+         EndsWith(name, "_bucket");
+}
+
+std::optional<SeriesSpec> CustomSeries(const check::Reading& reading) {
+  std::string name = SanitizeMetricName(reading.name);
+  if (name.empty()) return std::nullopt;
+  std::string quoted = "\"" + reading.name + "\"";
+  bool cumulative = reading.type == check::MetricType::kRate ||
+                    reading.type == check::MetricType::kMonotonicCounter;
+  if (cumulative) {
+    if (!EndsWith(name, "_total")) name += "_total";
+    return SeriesSpec{std::move(name), MetricType::Counter,
+                      "expvar value reported to Datadog as " + quoted + " (raw cumulative value)",
+                      reading.raw};
+  }
+  // Keeping the Datadog name matters more than the type word: untyped is not linted for it.
+  MetricType type = HasReservedSuffix(name) ? MetricType::Untyped : MetricType::Gauge;
+  return SeriesSpec{std::move(name), type, "expvar value reported to Datadog as " + quoted,
+                    reading.raw};
+}
+
+// The built-in total_alloc.count duplicates memstats_alloc_bytes_total and is not exposed.
+std::optional<SeriesSpec> ReadingSeries(const std::string& prefix, const check::Reading& reading) {
+  if (!reading.is_default) return CustomSeries(reading);
+  if (reading.type == check::MetricType::kMonotonicCounter) return std::nullopt;
+  const MemstatsField* field = FindMemstatsField(reading.path);
+  if (!field) return CustomSeries(reading);
+  return DefaultSeries(prefix, *field, reading.raw);
+}
+
+// Order-independent, so that two series with the same labels in another order collide.
+std::size_t LabelSetHash(const Labels& labels) {
+  std::hash<std::string> hash;
+  std::size_t sum = 0;
+  for (const auto& label : labels) sum += hash(label.name) * 31 + hash(label.value);
+  return sum;
+}
+
+// Label names within one series are unique (TagsToLabels keeps the first), so a size check
+// plus one-way inclusion is set equality.
+bool SameLabelSet(const Labels& a, const Labels& b) {
+  if (a.size() != b.size()) return false;
+  return std::all_of(a.begin(), a.end(), [&](const Label& label) {
+    return std::find(b.begin(), b.end(), label) != b.end();
+  });
+}
+
+// Families being assembled for one Collect(), keyed and therefore sorted by name.
+class FamilySet {
+ public:
+  // Adds one series; false when it clashes with the family's type or an existing label set.
+  bool Add(SeriesSpec spec, prometheus::ClientMetric metric, std::size_t label_hash) {
+    auto [it, inserted] = families_.try_emplace(spec.name);
+    Pending& pending = it->second;
+    if (inserted) {
+      pending.family.name = std::move(spec.name);
+      pending.family.help = EscapeHelp(spec.help);
+      pending.family.type = spec.type;
+    } else if (pending.family.type != spec.type || pending.Contains(metric.label, label_hash)) {
+      return false;
+    }
+    pending.by_label_hash.emplace(label_hash, pending.family.metric.size());
+    pending.family.metric.push_back(std::move(metric));
+    return true;
+  }
+
+  // The families in name order. A family named like a histogram's own series (`<h>_bucket`,
+  // `<h>_sum`, `<h>_count`) would be merged into it by parsers, so it is dropped and counted.
+  std::vector<prometheus::MetricFamily> Take(std::uint64_t& conflicts) {
+    for (const auto& [name, pending] : families_) {
+      if (pending.family.type != MetricType::Histogram) continue;
+      for (std::string_view suffix : {"_bucket", "_sum", "_count"}) {
+        auto clash = families_.find(name + std::string(suffix));
+        if (clash == families_.end()) continue;
+        conflicts += clash->second.family.metric.size();
+        families_.erase(clash);
+      }
+    }
+    std::vector<prometheus::MetricFamily> out;
+    out.reserve(families_.size());
+    for (auto& [name, pending] : families_) out.push_back(std::move(pending.family));
+    return out;
+  }
+
+ private:
+  struct Pending {
+    prometheus::MetricFamily family;
+    // Series index by label-set hash: finds duplicates without copying every label set.
+    std::unordered_multimap<std::size_t, std::size_t> by_label_hash;
+
+    bool Contains(const Labels& labels, std::size_t hash) const {
+      auto [first, last] = by_label_hash.equal_range(hash);
+      return std::any_of(first, last, [&](const auto& entry) {
+        return SameLabelSet(family.metric[entry.second].label, labels);
+      });
+    }
+  };
+  std::map<std::string, Pending> families_;
+};
+
+prometheus::ClientMetric ValueMetric(MetricType type, double value, Labels labels) {
+  prometheus::ClientMetric metric;
+  metric.label = std::move(labels);
+  switch (type) {
+    case MetricType::Counter:
+      metric.counter.value = value;
+      break;
+    case MetricType::Untyped:
+      metric.untyped.value = value;
+      break;
+    default:
+      metric.gauge.value = value;
+      break;
+  }
+  return metric;
+}
+
+prometheus::ClientMetric HistogramMetric(const PrometheusSink::PauseCounts& counts, Labels labels) {
+  prometheus::ClientMetric metric;
+  metric.label = std::move(labels);
+  metric.histogram.sample_count = counts.count;
+  metric.histogram.sample_sum = counts.sum_seconds;
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < counts.buckets.size(); ++i) {
+    cumulative += counts.buckets[i];
+    double bound =
+        i < kGcPauseBuckets.size() ? kGcPauseBuckets[i] : std::numeric_limits<double>::infinity();
+    metric.histogram.bucket.push_back({cumulative, bound});
+  }
+  return metric;
+}
+
+PrometheusSink::PauseCounts Bucketize(const std::vector<double>& pauses_ns) {
+  PrometheusSink::PauseCounts counts;
+  for (double ns : pauses_ns) {
+    double seconds = ns / 1e9;
+    auto slot = std::lower_bound(kGcPauseBuckets.begin(), kGcPauseBuckets.end(), seconds);
+    ++counts.buckets[static_cast<std::size_t>(slot - kGcPauseBuckets.begin())];
+    counts.sum_seconds += seconds;
+    ++counts.count;
+  }
+  return counts;
+}
+
+void Accumulate(PrometheusSink::PauseCounts& total, const PrometheusSink::PauseCounts& delta) {
+  for (std::size_t i = 0; i < total.buckets.size(); ++i) total.buckets[i] += delta.buckets[i];
+  total.sum_seconds += delta.sum_seconds;
+  total.count += delta.count;
+}
+
+// A histogram that changes name or labels is a new series, so its counts start over.
+std::string PauseIdentity(const ScrapeSnapshot& snapshot) {
+  std::string identity = snapshot.metric_namespace;
+  for (const auto& tag : snapshot.pause_tags) {
+    identity.push_back('\0');
+    identity.append(tag);
+  }
+  return identity;
+}
+
+// Labels (and their hash) converted once per distinct tag list: a target's readings mostly
+// share one.
+class LabelCache {
+ public:
+  const Labels& For(const std::vector<std::string>& tags) {
+    if (!tags_ || *tags_ != tags) {
+      tags_ = &tags;
+      labels_ = TagsToLabels(tags);
+      hash_ = LabelSetHash(labels_);
+    }
+    return labels_;
+  }
+  std::size_t Hash() const { return hash_; }
+
+ private:
+  const std::vector<std::string>* tags_ = nullptr;
+  Labels labels_;
+  std::size_t hash_ = 0;
+};
+
+struct TargetView {
+  SnapshotPtr snapshot;
+  PrometheusSink::PauseCounts pauses;
+};
+
+// The histogram is shown once the target is known to expose memstats, even before a GC.
+bool ShowsPauseHistogram(const TargetView& target) {
+  if (target.pauses.count > 0) return true;
+  const auto& readings = target.snapshot->readings;
+  return std::any_of(readings.begin(), readings.end(),
+                     [](const check::Reading& r) { return r.is_default; });
+}
+
+std::uint64_t AddTarget(const TargetView& target, FamilySet& families) {
+  const ScrapeSnapshot& snapshot = *target.snapshot;
+  std::string prefix = NamespacePrefix(snapshot.metric_namespace);
+  std::uint64_t conflicts = 0;
+  LabelCache labels;
+  for (const auto& reading : snapshot.readings) {
+    auto spec = ReadingSeries(prefix, reading);
+    if (!spec) continue;
+    auto metric = ValueMetric(spec->type, spec->value, labels.For(reading.tags));
+    if (!families.Add(std::move(*spec), std::move(metric), labels.Hash())) ++conflicts;
+  }
+  if (ShowsPauseHistogram(target)) {
+    SeriesSpec spec{PrefixedName(prefix, "memstats_" + std::string(kPauseHistogramSuffix)),
+                    MetricType::Histogram, std::string(kPauseHistogramHelp), 0};
+    Labels pause_labels = TagsToLabels(snapshot.pause_tags);
+    std::size_t hash = LabelSetHash(pause_labels);
+    auto metric = HistogramMetric(target.pauses, std::move(pause_labels));
+    if (!families.Add(std::move(spec), std::move(metric), hash)) ++conflicts;
+  }
+  return conflicts;
+}
+
+}  // namespace
+
+std::string SanitizeMetricName(std::string_view name) {
+  std::string out;
+  out.reserve(name.size() + 1);
+  if (!name.empty() && IsDigit(name.front())) out.push_back('_');
+  for (char c : name) out.push_back(IsNameChar(c) ? c : '_');
+  return out;
+}
+
+std::string SanitizeLabelName(std::string_view name) {
+  std::string out = SanitizeMetricName(name);
+  if (out.starts_with("__") || out == "le" || out == "quantile") {
+    out.insert(0, kReservedLabelPrefix);
+  }
+  return out;
+}
+
+std::vector<Label> TagsToLabels(const std::vector<std::string>& tags) {
+  Labels labels;
+  labels.reserve(tags.size());
+  for (const auto& tag : tags) {
+    auto colon = tag.find(':');
+    std::string name = SanitizeLabelName(std::string_view(tag).substr(0, colon));
+    if (name.empty()) continue;
+    bool seen = std::any_of(labels.begin(), labels.end(),
+                            [&](const Label& label) { return label.name == name; });
+    if (seen) continue;
+    std::string value = colon == std::string::npos ? "true" : ValidUtf8(tag.substr(colon + 1));
+    labels.push_back({std::move(name), std::move(value)});
+  }
+  return labels;
+}
+
+std::string NamespacePrefix(std::string_view metric_namespace) {
+  return SanitizeMetricName(check::ToUnderscoreSeparated(metric_namespace));
+}
+
+void PrometheusSink::Publish(const SnapshotPtr& snapshot) {
+  if (!snapshot) return;
+  PauseCounts delta = Bucketize(snapshot->pauses_ns);
+  std::string identity = PauseIdentity(*snapshot);
+  std::lock_guard lock(mutex_);
+  Target& target = targets_[snapshot->target_id];
+  target.snapshot = snapshot;
+  if (target.pause_identity != identity) {
+    target.pause_identity = std::move(identity);
+    target.pauses = PauseCounts{};
+  }
+  Accumulate(target.pauses, delta);
+}
+
+void PrometheusSink::Forget(const std::string& target_id) {
+  std::lock_guard lock(mutex_);
+  targets_.erase(target_id);
+}
+
+std::vector<prometheus::MetricFamily> PrometheusSink::Collect() const {
+  // Snapshots are immutable, so the lock is held only to copy pointers and counts; building
+  // the families never delays a worker's Publish().
+  std::vector<TargetView> view;
+  {
+    std::lock_guard lock(mutex_);
+    view.reserve(targets_.size());
+    for (const auto& [id, target] : targets_) view.push_back({target.snapshot, target.pauses});
+  }
+  FamilySet families;
+  std::uint64_t conflicts = 0;
+  for (const auto& target : view) conflicts += AddTarget(target, families);
+  auto out = families.Take(conflicts);
+  conflicts_.fetch_add(conflicts, std::memory_order_relaxed);
+  return out;
+}
+
+std::size_t PrometheusSink::TargetCount() const {
+  std::lock_guard lock(mutex_);
+  return targets_.size();
+}
+
+}  // namespace expvar::sink

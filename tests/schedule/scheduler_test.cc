@@ -1,0 +1,221 @@
+#include "schedule/scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <thread>
+
+#include "schedule/worker.h"
+#include "test_server.h"
+
+namespace expvar::schedule {
+namespace {
+
+using namespace std::chrono_literals;
+using http::testing::TestReply;
+using http::testing::TestRequest;
+using http::testing::TestServer;
+
+// Records what the scheduler hands to sinks, in order.
+class RecordingSink : public sink::Sink {
+ public:
+  struct Event {
+    bool forget;
+    std::string target_id;
+    sink::SnapshotPtr snapshot;
+  };
+  void Publish(const sink::SnapshotPtr& snapshot) override {
+    Add({false, snapshot->target_id, snapshot});
+  }
+  void Forget(const std::string& target_id) override { Add({true, target_id, nullptr}); }
+
+  std::vector<Event> Events() const {
+    std::lock_guard lock(mutex_);
+    return events_;
+  }
+  std::size_t Publishes(const std::string& id) const {
+    std::size_t n = 0;
+    for (const auto& e : Events()) n += !e.forget && e.target_id == id;
+    return n;
+  }
+  bool Forgot(const std::string& id) const {
+    for (const auto& e : Events()) {
+      if (e.forget && e.target_id == id) return true;
+    }
+    return false;
+  }
+  // Waits (bounded) until pred() holds.
+  template <typename Pred>
+  bool WaitFor(Pred pred, std::chrono::milliseconds timeout = 10s) const {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] {
+      lock.unlock();
+      bool ok = pred();
+      lock.lock();
+      return ok;
+    });
+  }
+
+ private:
+  void Add(Event e) {
+    {
+      std::lock_guard lock(mutex_);
+      events_.push_back(std::move(e));
+    }
+    changed_.notify_all();
+  }
+  mutable std::mutex mutex_;
+  mutable std::condition_variable changed_;
+  std::vector<Event> events_;
+};
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  SchedulerTest()
+      : server_([this](const TestRequest&) {
+          TestReply reply;
+          reply.body = R"({"counter": )" + std::to_string(counter_ += 10) + "}";
+          return reply;
+        }),
+        guard_(io_.get_executor()),
+        thread_([this] { io_.run(); }) {}
+
+  ~SchedulerTest() override {
+    scheduler_.StopAll();
+    guard_.reset();
+    // Stopped workers finish on their own; bound the wait anyway.
+    for (int i = 0; i < 300 && !io_.stopped(); ++i) std::this_thread::sleep_for(10ms);
+    io_.stop();
+    thread_.join();
+  }
+
+  TargetSpec Spec(std::string tag, int interval_ms = 200) {
+    TargetSpec spec;
+    spec.source = "test#" + tag;
+    spec.instance.expvar_url = server_.Url("/debug/vars");
+    spec.instance.tags = {"t:" + tag};
+    spec.instance.min_collection_interval = std::chrono::milliseconds(interval_ms);
+    spec.instance.metrics = {{"counter", config::MetricType::kRate, std::nullopt, {}}};
+    return spec;
+  }
+
+  std::atomic<int> counter_{0};
+  TestServer server_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
+  RecordingSink sink_;
+  Scheduler scheduler_{io_, {&sink_}, nullptr, SchedulerOptions{1000ms, 50ms}};
+  std::thread thread_;
+};
+
+bool HasRate(const sink::SnapshotPtr& snapshot) {
+  for (const auto& r : snapshot->readings) {
+    if (r.name == "go_expvar.counter" && r.report) return true;
+  }
+  return false;
+}
+
+TEST_F(SchedulerTest, ScrapesEachTargetOnItsInterval) {
+  TargetSpec a = Spec("a");
+  std::string id = InstanceDigest(a.instance);
+  scheduler_.Apply({a});
+  ASSERT_TRUE(sink_.WaitFor([&] { return sink_.Publishes(id) >= 3; }));
+  EXPECT_EQ(scheduler_.TargetCount(), 1u);
+  EXPECT_NE(scheduler_.StatusJson().find("\"health\":\"up\""), std::string::npos);
+}
+
+TEST_F(SchedulerTest, UnchangedDigestKeepsTheWorkerAndItsRateState) {
+  TargetSpec a = Spec("a");
+  std::string id = InstanceDigest(a.instance);
+  scheduler_.Apply({a});
+  ASSERT_TRUE(sink_.WaitFor([&] { return sink_.Publishes(id) >= 2; }));
+  std::size_t before = sink_.Events().size();
+  TargetSpec same = a;
+  same.source = "renamed.yaml#0";  // where it comes from is not what it is
+  scheduler_.Apply({same, Spec("b")});
+  ASSERT_TRUE(sink_.WaitFor([&] { return sink_.Publishes(id) >= 3; }));
+  EXPECT_FALSE(sink_.Forgot(id));
+  // The first publish after the reload already has a rate: the state survived.
+  auto events = sink_.Events();
+  for (std::size_t i = before; i < events.size(); ++i) {
+    if (!events[i].forget && events[i].target_id == id) {
+      EXPECT_TRUE(HasRate(events[i].snapshot));
+      break;
+    }
+  }
+  EXPECT_NE(scheduler_.StatusJson().find("renamed.yaml#0"), std::string::npos);
+}
+
+TEST_F(SchedulerTest, ChangedInstanceRestartsAndRemovedTargetIsForgottenForGood) {
+  TargetSpec a = Spec("a");
+  std::string old_id = InstanceDigest(a.instance);
+  scheduler_.Apply({a});
+  ASSERT_TRUE(sink_.WaitFor([&] { return sink_.Publishes(old_id) >= 1; }));
+  TargetSpec changed = a;
+  changed.instance.tags.push_back("new:tag");
+  std::string new_id = InstanceDigest(changed.instance);
+  ASSERT_NE(new_id, old_id);
+  scheduler_.Apply({changed});
+  ASSERT_TRUE(sink_.WaitFor([&] { return sink_.Forgot(old_id) && sink_.Publishes(new_id) >= 2; }));
+  // Nothing is published for a target after it was forgotten.
+  bool forgotten = false;
+  for (const auto& e : sink_.Events()) {
+    if (e.target_id != old_id) continue;
+    if (e.forget)
+      forgotten = true;
+    else
+      EXPECT_FALSE(forgotten) << "publish after forget";
+  }
+  scheduler_.Apply({});
+  ASSERT_TRUE(sink_.WaitFor([&] { return sink_.Forgot(new_id); }));
+  EXPECT_EQ(scheduler_.TargetCount(), 0u);
+}
+
+TEST_F(SchedulerTest, UnreachableTargetIsDownOnStatusWithItsError) {
+  TargetSpec bad = Spec("bad");
+  bad.instance.expvar_url = "http://127.0.0.1:1/debug/vars";
+  scheduler_.Apply({bad}, {{"conf.d/broken.yaml", "not YAML"}});
+  bool down = false;
+  for (int i = 0; i < 100 && !down; ++i) {
+    down = scheduler_.StatusJson().find("\"health\":\"down\"") != std::string::npos;
+    if (!down) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(down) << scheduler_.StatusJson();
+  std::string status = scheduler_.StatusJson();
+  EXPECT_NE(status.find("fetch failed"), std::string::npos);
+  EXPECT_NE(status.find("conf.d/broken.yaml"), std::string::npos);
+}
+
+TEST(PhaseOf, SpreadsTenThousandTargetsEvenlyOverTheInterval) {
+  constexpr int kTargets = 10'000, kBuckets = 15;
+  std::vector<int> buckets(kBuckets);
+  for (int i = 0; i < kTargets; ++i) {
+    auto phase = PhaseOf("target-" + std::to_string(i), 15'000ms);
+    ASSERT_GE(phase.count(), 0);
+    ASSERT_LT(phase.count(), 15'000);
+    buckets[phase.count() / 1000]++;
+  }
+  for (int count : buckets) {
+    EXPECT_GT(count, kTargets / kBuckets * 8 / 10);
+    EXPECT_LT(count, kTargets / kBuckets * 12 / 10);
+  }
+}
+
+TEST(InstanceDigest, ChangesWithWhatAffectsScrapingOnly) {
+  config::Instance a;
+  a.expvar_url = "http://127.0.0.1:1";
+  config::Instance b = a;
+  EXPECT_EQ(InstanceDigest(a), InstanceDigest(b));
+  b.tags = {"x:y"};
+  EXPECT_NE(InstanceDigest(a), InstanceDigest(b));
+  config::Instance c = a;
+  c.metrics.push_back({"p", config::MetricType::kRate, std::nullopt, {}});
+  EXPECT_NE(InstanceDigest(a), InstanceDigest(c));
+  config::Instance d = a;
+  d.password = "other";
+  EXPECT_NE(InstanceDigest(a), InstanceDigest(d));
+}
+
+}  // namespace
+}  // namespace expvar::schedule
