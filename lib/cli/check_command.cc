@@ -9,6 +9,7 @@
 #include "cli/series_json.h"
 #include "config/conf_file.h"
 #include "http/client.h"
+#include "schedule/worker.h"
 
 namespace expvar::cli {
 namespace {
@@ -19,20 +20,6 @@ struct Target {
   http::ClientOptions client_options;
   check::State state;
 };
-
-http::ClientOptions ClientOptionsFor(const config::Instance& instance) {
-  http::ClientOptions options;
-  options.timeout = instance.timeout;
-  options.max_body_bytes = instance.max_body_bytes;
-  options.username = instance.username;
-  options.password = instance.password;
-  options.headers = instance.headers;
-  options.tls_verify = instance.tls.verify;
-  options.tls_ca_cert = instance.tls.ca_cert;
-  options.tls_cert = instance.tls.cert;
-  options.tls_private_key = instance.tls.private_key;
-  return options;
-}
 
 // Builds a runnable target per instance; reports and skips the ones that cannot run.
 std::vector<Target> PrepareTargets(const config::ConfFile& conf, std::ostream& err, bool& ok) {
@@ -46,7 +33,8 @@ std::vector<Target> PrepareTargets(const config::ConfFile& conf, std::ostream& e
       std::string error;
       auto url = http::ParseUrl(plan.url, &error);
       if (!url) throw std::invalid_argument(error);
-      targets.push_back({std::move(plan), *url, ClientOptionsFor(instance), {}});
+      targets.push_back(
+          {std::move(plan), *url, schedule::ClientOptionsFor(instance, std::nullopt), {}});
     } catch (const std::invalid_argument& e) {
       err << where << ".expvar_url: " << e.what() << "\n";
       ok = false;

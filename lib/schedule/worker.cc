@@ -26,21 +26,6 @@ std::uint64_t Fnv1a(const std::string& text) {
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-// The scrape must end before the next tick: cap the instance's timeout below the interval.
-http::ClientOptions ClientOptionsFor(const config::Instance& instance, milliseconds interval) {
-  http::ClientOptions options;
-  options.timeout = std::min(instance.timeout, interval * 9 / 10);
-  options.max_body_bytes = instance.max_body_bytes;
-  options.username = instance.username;
-  options.password = instance.password;
-  options.headers = instance.headers;
-  options.tls_verify = instance.tls.verify;
-  options.tls_ca_cert = instance.tls.ca_cert;
-  options.tls_cert = instance.tls.cert;
-  options.tls_private_key = instance.tls.private_key;
-  return options;
-}
-
 http::Url ParsedUrl(const std::string& url) {
   std::string error;
   auto parsed = http::ParseUrl(url, &error);
@@ -62,6 +47,21 @@ std::size_t ReportedSeries(const check::Result& result) {
 }
 
 }  // namespace
+
+http::ClientOptions ClientOptionsFor(const config::Instance& instance,
+                                     std::optional<milliseconds> interval) {
+  http::ClientOptions options;
+  options.timeout = interval ? std::min(instance.timeout, *interval * 9 / 10) : instance.timeout;
+  options.max_body_bytes = instance.max_body_bytes;
+  options.username = instance.username;
+  options.password = instance.password;
+  options.headers = instance.headers;
+  options.tls_verify = instance.tls.verify;
+  options.tls_ca_cert = instance.tls.ca_cert;
+  options.tls_cert = instance.tls.cert;
+  options.tls_private_key = instance.tls.private_key;
+  return options;
+}
 
 milliseconds PhaseOf(const std::string& id, milliseconds interval) {
   if (interval.count() <= 0) return milliseconds(0);

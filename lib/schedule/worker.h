@@ -41,6 +41,11 @@ struct TargetStatus {
 // targets spread evenly instead of firing together.
 std::chrono::milliseconds PhaseOf(const std::string& id, std::chrono::milliseconds interval);
 
+// The HTTP settings of an instance. The timeout is capped below `interval` (when given) so a
+// scrape always ends before the next tick.
+http::ClientOptions ClientOptionsFor(const config::Instance& instance,
+                                     std::optional<std::chrono::milliseconds> interval);
+
 struct WorkerDeps {
   std::vector<sink::Sink*> sinks;
   ScrapeObserver* observer = nullptr;

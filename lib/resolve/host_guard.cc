@@ -1,0 +1,142 @@
+#include "resolve/host_guard.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstring>
+
+#include "http/url.h"
+
+namespace expvar::resolve {
+namespace {
+
+// An IP address in binary form; IPv4-mapped IPv6 addresses are stored as their IPv4 address so
+// that ::ffff:10.0.0.5 and 10.0.0.5 compare equal.
+struct Address {
+  int family = AF_UNSPEC;
+  std::array<unsigned char, 16> bytes{};
+
+  bool operator==(const Address&) const = default;
+};
+
+bool IsV4Mapped(const unsigned char* b) {
+  static constexpr unsigned char kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  return std::memcmp(b, kPrefix, sizeof(kPrefix)) == 0;
+}
+
+std::optional<Address> ParseV6(const std::string& text) {
+  Address address;
+  if (inet_pton(AF_INET6, text.c_str(), address.bytes.data()) != 1) return std::nullopt;
+  address.family = AF_INET6;
+  if (IsV4Mapped(address.bytes.data())) {
+    Address v4;
+    v4.family = AF_INET;
+    std::copy_n(address.bytes.begin() + 12, 4, v4.bytes.begin());
+    return v4;
+  }
+  return address;
+}
+
+// Only the canonical dotted quad: inet_ntop must give the text back, so "0177.0.0.1",
+// "127.1" and "2130706433" (which some resolvers read as 127.0.0.1) never pass.
+std::optional<Address> ParseV4(const std::string& text) {
+  Address address;
+  if (inet_pton(AF_INET, text.c_str(), address.bytes.data()) != 1) return std::nullopt;
+  char canonical[INET_ADDRSTRLEN] = {};
+  if (inet_ntop(AF_INET, address.bytes.data(), canonical, sizeof(canonical)) == nullptr ||
+      text != canonical) {
+    return std::nullopt;
+  }
+  address.family = AF_INET;
+  return address;
+}
+
+std::optional<Address> ParseIp(std::string_view text) {
+  const std::string copy(text);
+  return copy.find(':') != std::string::npos ? ParseV6(copy) : ParseV4(copy);
+}
+
+bool IsLoopback(const Address& address) {
+  if (address.family == AF_INET) return address.bytes[0] == 127;
+  static constexpr std::array<unsigned char, 16> kV6Loopback = {0, 0, 0, 0, 0, 0, 0, 0,
+                                                                0, 0, 0, 0, 0, 0, 0, 1};
+  return address.bytes == kV6Loopback;
+}
+
+bool IsAllowedIp(const Address& address, const std::vector<std::string>& allowed_ips) {
+  return std::any_of(allowed_ips.begin(), allowed_ips.end(), [&](const std::string& ip) {
+    const std::optional<Address> allowed = ParseIp(ip);
+    return allowed && *allowed == address;
+  });
+}
+
+// RFC 3986 userinfo: unreserved, pct-encoded, sub-delims and ':'. The HTTP client splits at the
+// last '@' so it agrees with the guard either way, but a '@' or '\' inside the userinfo reads
+// differently to people and to other parsers (http://evil\@10.0.0.5/ is evil to a browser).
+bool IsPlainUserinfo(std::string_view userinfo) {
+  static constexpr std::string_view kAllowed = "-._~%!$&'()*+,;=:";
+  return std::all_of(userinfo.begin(), userinfo.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           kAllowed.find(c) != std::string_view::npos;
+  });
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out.empty() ? "none" : out;
+}
+
+// With an '@' anywhere in the URL, what the parser calls the host may be a piece of a password
+// that contains '/', '?' or '#'; then the host is described, not quoted.
+std::string HostForMessage(std::string_view url, const std::string& host) {
+  if (url.find('@') != std::string_view::npos) return "the URL's host";
+  return "host \"" + host + "\"";
+}
+
+std::string Refusal(std::string_view url, const std::string& host,
+                    const std::vector<std::string>& allowed_ips, HostPolicy policy) {
+  const bool loopback = policy == HostPolicy::kLoopbackOrPodIp;
+  return HostForMessage(url, host) +
+         (loopback ? " is neither loopback nor the pod's IP (allowed: 127.0.0.0/8, ::1, "
+                   : " is not the pod's IP (allowed: ") +
+         Join(allowed_ips) + "); --allow-any-host lifts this check";
+}
+
+}  // namespace
+
+std::vector<std::string> PodIps(const discovery::Pod& pod) {
+  std::vector<std::string> ips;
+  auto add = [&](const std::string& ip) {
+    if (!ip.empty() && std::find(ips.begin(), ips.end(), ip) == ips.end()) ips.push_back(ip);
+  };
+  add(pod.pod_ip);
+  for (const std::string& ip : pod.pod_ips) add(ip);
+  return ips;
+}
+
+std::optional<std::string> CheckTargetHost(std::string_view url,
+                                           const std::vector<std::string>& allowed_ips,
+                                           HostPolicy policy) {
+  std::string error;
+  const std::optional<http::Url> parsed = http::ParseUrl(url, &error);
+  if (!parsed) return "invalid URL: " + error;
+  if (policy == HostPolicy::kAny) return std::nullopt;
+  if (!IsPlainUserinfo(parsed->userinfo)) {
+    return std::string("the URL's userinfo contains characters that make its host ambiguous");
+  }
+  const std::optional<Address> address = ParseIp(parsed->host);
+  if (!address) {
+    return HostForMessage(url, parsed->host) +
+           " is not an IP address in canonical form; names could resolve anywhere "
+           "(use the pod's IP, or --allow-any-host)";
+  }
+  if (IsAllowedIp(*address, allowed_ips)) return std::nullopt;
+  if (policy == HostPolicy::kLoopbackOrPodIp && IsLoopback(*address)) return std::nullopt;
+  return Refusal(url, parsed->host, allowed_ips, policy);
+}
+
+}  // namespace expvar::resolve
