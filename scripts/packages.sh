@@ -4,9 +4,9 @@
 # unversioned libboost-dev is 1.74).
 BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev
   libboost-program-options1.81-dev libyaml-cpp-dev prometheus-cpp-dev libspdlog-dev
-  libgtest-dev libssl-dev)
+  libgtest-dev libssl-dev libbenchmark-dev)
 # The real peers the integration tests start.
-TEST_PACKAGES=(golang-go etcd-server prometheus openssl curl python3 ca-certificates)
+TEST_PACKAGES=(golang-go etcd-server prometheus openssl curl python3 python3-yaml ca-certificates)
 
 ensure_packages() {
   local missing=()

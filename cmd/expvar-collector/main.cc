@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/check_command.h"
+#include "cli/discover_command.h"
 #include "cli/logging.h"
 #include "cli/run_command.h"
 #include "cli/run_options.h"
@@ -23,6 +24,9 @@ constexpr const char* kUsage =
     "        run every instance of a go_expvar conf file and print each series as JSON\n"
     "  run [--config FILE] [--confd DIR] [--dogstatsd-url URL] [--listen ADDR] ...\n"
     "        the daemon: scrape every target, send to DogStatsD, serve /metrics and /status\n"
+    "\n"
+    "  discover [--pods FILE.json | --kube-mode node|pod ...]\n"
+    "        print what pod annotations resolve to, and every annotation error\n"
     "\n"
     "  expvar-collector <command> --help    options of one command\n"
     "  expvar-collector --version\n";
@@ -104,6 +108,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "check") return CheckMain(args);
     if (command == "run") return RunMain(args);
+    if (command == "discover") return expvar::cli::RunDiscoverCommand(args, std::cout, std::cerr);
   } catch (const po::error& e) {
     std::cerr << command << ": " << e.what() << " (see --help)\n";
     return 2;

@@ -1,5 +1,6 @@
 #include "check/check.h"
 
+#include <algorithm>
 #include <array>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
@@ -22,6 +23,7 @@ constexpr std::array<const char*, 8> kDefaultGauges = {"Alloc",        "TotalAll
 constexpr std::array<const char*, 5> kDefaultRates = {"Lookups", "Mallocs", "Frees", "PauseTotalNs",
                                                       "NumGC"};
 constexpr const char* kGoExpvarPath = "/debug/vars";
+constexpr std::size_t kMaxCachedNames = 4096;
 
 void AppendUnique(std::vector<std::string>& tags, const std::string& tag) {
   for (const auto& existing : tags) {
@@ -39,10 +41,19 @@ std::vector<std::string> MergeTags(const std::vector<std::string>& first,
   return out;
 }
 
+// A path without regexes always yields the same name, so it is normalized once here.
+std::string NameIfLiteral(const CompiledPath& path, const std::optional<std::string>& alias,
+                          const std::string& metric_namespace) {
+  if (!path.IsLiteral() || (alias && !alias->empty())) return "";
+  std::string dotted = path.Text();
+  std::replace(dotted.begin(), dotted.end(), '/', '.');
+  return NormalizeMetricName(dotted, metric_namespace);
+}
+
 PlannedMetric DefaultMetric(const std::string& field, MetricType type, const Plan& plan) {
-  PlannedMetric metric{
-      CompiledPath("memstats/" + field), type, std::nullopt, "", plan.base_tags, true};
-  return metric;
+  CompiledPath path("memstats/" + field);
+  std::string name = NameIfLiteral(path, std::nullopt, plan.metric_namespace);
+  return PlannedMetric{std::move(path), type, std::nullopt, std::move(name), plan.base_tags, true};
 }
 
 std::string JoinKeys(const std::vector<std::string_view>& keys) {
@@ -133,11 +144,17 @@ class RunCollector {
     result_.readings.push_back(std::move(reading));
   }
 
-  std::string Name(const PlannedMetric& metric, const std::string& dotted) const {
+  std::string Name(const PlannedMetric& metric, const std::string& dotted) {
     if (!metric.fixed_name.empty()) return metric.fixed_name;
     // Datadog uses `alias or normalized name`: an empty alias still earns the path: tag.
     if (metric.alias && !metric.alias->empty()) return *metric.alias;
-    return NormalizeMetricName(dotted, plan_.metric_namespace);
+    auto cached = state_.names.find(dotted);
+    if (cached != state_.names.end()) return cached->second;
+    // Keys that change every scrape must not grow the cache without bound.
+    if (state_.names.size() >= kMaxCachedNames) state_.names.clear();
+    std::string name = NormalizeMetricName(dotted, plan_.metric_namespace);
+    state_.names.emplace(dotted, name);
+    return name;
   }
 
   std::optional<double> Report(MetricType type, const std::string& identity, double value) {
@@ -235,7 +252,9 @@ Plan Compile(const config::Instance& instance) {
   for (std::size_t i = 0; i < instance.metrics.size(); ++i) {
     const auto& spec = instance.metrics[i];
     try {
-      plan.metrics.push_back(PlannedMetric{CompiledPath(spec.path), spec.type, spec.alias, "",
+      CompiledPath path(spec.path);
+      std::string name = NameIfLiteral(path, spec.alias, plan.metric_namespace);
+      plan.metrics.push_back(PlannedMetric{std::move(path), spec.type, spec.alias, std::move(name),
                                            MergeTags(spec.tags, plan.base_tags), false});
     } catch (const std::invalid_argument& e) {
       plan.warnings.push_back("metrics[" + std::to_string(i) + "].path: " + e.what() +

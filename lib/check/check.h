@@ -29,7 +29,7 @@ struct PlannedMetric {
   CompiledPath path;
   MetricType type;
   std::optional<std::string> alias;
-  std::string fixed_name;         // set for the built-in total_alloc.count
+  std::string fixed_name;         // known at compile time: literal paths and total_alloc.count
   std::vector<std::string> tags;  // item tags + instance tags + expvar_url, de-duplicated
   bool is_default = false;        // one of Datadog's memstats defaults
 };
@@ -72,6 +72,9 @@ struct State {
   };
   std::unordered_map<std::string, Previous> last;  // by series identity (name + tags)
   std::optional<std::uint64_t> last_num_gc;
+  // Names of regex matches by dotted path: normalizing is a large part of a run's cost, and a
+  // target reports the same keys scrape after scrape.
+  std::unordered_map<std::string, std::string> names;
 };
 
 struct Result {

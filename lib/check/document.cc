@@ -122,9 +122,10 @@ ParsedDocument LenientParse(std::string_view body, const boost::json::storage_pt
     if (!scan.Consume('}')) return fail();
   }
   if (!scan.AtEnd()) return fail();
-  doc.root = std::move(object);
-  doc.ok = true;
-  return doc;
+  // Moving into a value constructed from the object keeps the arena; assigning into the
+  // default-constructed member would deep-copy the whole document onto the heap.
+  ParsedDocument parsed{boost::json::value(std::move(object)), std::move(doc.errors), true};
+  return parsed;
 }
 
 }  // namespace
@@ -133,10 +134,7 @@ ParsedDocument ParseDocument(std::string_view body, boost::json::storage_ptr sto
   boost::system::error_code ec;
   boost::json::value root = boost::json::parse(body, ec, storage, Options());
   if (!ec && root.is_object()) {
-    ParsedDocument doc;
-    doc.root = std::move(root);
-    doc.ok = true;
-    return doc;
+    return ParsedDocument{std::move(root), {}, true};  // keeps the arena (see LenientParse)
   }
   std::string why = ec ? ec.message() : "top-level value is not an object";
   return LenientParse(body, storage, why);

@@ -6,11 +6,15 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
+#include <mutex>
 #include <thread>
 
 #include "admin/self_metrics.h"
 #include "admin/server.h"
+#include "cli/kube_setup.h"
 #include "discovery/confd.h"
+#include "discovery/kube/pod_watcher.h"
+#include "discovery/pod_targets.h"
 #include "schedule/scheduler.h"
 #include "sink/dogstatsd.h"
 #include "sink/prometheus.h"
@@ -125,6 +129,11 @@ class Daemon {
         datagram_sync_(io_, dogstatsd_, self_metrics_),
         signals_(io_, SIGINT, SIGTERM, SIGHUP) {
     if (!options.confd.empty()) confd_.emplace(options.confd);
+    if (auto setup = KubeSetupFor(options)) {
+      pod_options_ = setup->targets;
+      watcher_.emplace(io_.get_executor(), setup->api, setup->watcher,
+                       [this](const auto& pods, bool) { OnPods(pods); });
+    }
   }
 
   int Run() {
@@ -132,7 +141,11 @@ class Daemon {
     spdlog::info("admin server on {} (port {}); dogstatsd to {}", options_.listen,
                  server_.BoundPort(), dogstatsd_.address().ToString());
     Reload();
-    server_.SetReady(true);
+    if (watcher_) {
+      std::string error;
+      if (!watcher_->Start(&error)) throw UsageError("kubernetes: " + error);
+    }
+    UpdateReadiness();
     datagram_sync_.Start();
     WaitForSignal();
     auto admin_guard = asio::make_work_guard(admin_io_);
@@ -152,15 +165,48 @@ class Daemon {
  private:
   void Reload() {
     if (!confd_) {
-      scheduler_.Apply({});
+      ApplyAll();
       return;
     }
     discovery::ProviderResult result = confd_->Load();
-    std::vector<schedule::SourceError> errors = result.errors;
-    self_metrics_.ConfigErrors().Increment(static_cast<double>(errors.size()));
-    scheduler_.Apply(result.targets, std::move(errors));
-    spdlog::info("conf.d loaded: {} targets, {} problems", scheduler_.TargetCount(),
+    self_metrics_.ConfigErrors().Increment(static_cast<double>(result.errors.size()));
+    spdlog::info("conf.d loaded: {} instances, {} problems", result.targets.size(),
                  result.errors.size());
+    {
+      std::lock_guard lock(providers_mutex_);
+      confd_result_ = std::move(result);
+    }
+    ApplyAll();
+  }
+
+  // Runs on the watcher's strand after every change of the pod set.
+  void OnPods(const std::map<std::string, discovery::Pod>& pods) {
+    std::vector<discovery::Pod> list;
+    list.reserve(pods.size());
+    for (const auto& [uid, pod] : pods) list.push_back(pod);
+    discovery::ProviderResult result = discovery::TargetsFromPods(list, pod_options_);
+    {
+      std::lock_guard lock(providers_mutex_);
+      kube_result_ = std::move(result);
+      kube_synced_ = true;
+    }
+    ApplyAll();
+    UpdateReadiness();
+  }
+
+  void ApplyAll() {
+    std::lock_guard lock(providers_mutex_);
+    std::vector<schedule::TargetSpec> targets = confd_result_.targets;
+    targets.insert(targets.end(), kube_result_.targets.begin(), kube_result_.targets.end());
+    std::vector<schedule::SourceError> errors = confd_result_.errors;
+    errors.insert(errors.end(), kube_result_.errors.begin(), kube_result_.errors.end());
+    scheduler_.Apply(targets, std::move(errors));
+  }
+
+  // Ready once every provider delivered its first complete view.
+  void UpdateReadiness() {
+    std::lock_guard lock(providers_mutex_);
+    if (!watcher_ || kube_synced_) server_.SetReady(true);
   }
 
   void WaitForSignal() {
@@ -180,6 +226,7 @@ class Daemon {
   void Shutdown(int signal) {
     spdlog::info("signal {}: stopping", signal);
     datagram_sync_.Stop();
+    if (watcher_) watcher_->Stop();
     scheduler_.StopAll();
     dogstatsd_.Flush();
     // Workers end as soon as their strands run the stop; bound the wait for in-flight work.
@@ -201,18 +248,18 @@ class Daemon {
   DatagramCounterSync datagram_sync_;
   asio::signal_set signals_;
   std::optional<discovery::ConfdProvider> confd_;
+  std::optional<discovery::kube::PodWatcher> watcher_;
+  discovery::PodTargetOptions pod_options_;
+  // The providers' latest results; the scheduler always gets their union.
+  std::mutex providers_mutex_;
+  discovery::ProviderResult confd_result_;
+  discovery::ProviderResult kube_result_;
+  bool kube_synced_ = false;
 };
 
 }  // namespace
 
 int RunDaemon(const RunOptions& options, const char* version) {
-  if (options.kube_mode != "off") {
-    spdlog::error(
-        "--kube-mode {}: Kubernetes discovery is not available in this version yet; "
-        "use --kube-mode off with --confd",
-        options.kube_mode);
-    return 2;
-  }
   spdlog::info("expvar-collector {} starting: {}", version, DescribeRunOptions(options));
   try {
     Daemon daemon(options, version);

@@ -52,7 +52,8 @@ po::options_description Describe(RunOptions& o, std::vector<Binding>& bindings) 
   add("dogstatsd-url", &o.dogstatsd_url,
       "udp://host:port or unix:///path (default: DD_DOGSTATSD_URL, DD_AGENT_HOST + "
       "DD_DOGSTATSD_PORT, /var/run/datadog/dsd.socket if present, udp://127.0.0.1:8125)");
-  add("kube-mode", &o.kube_mode, "node, pod or off (Kubernetes discovery)");
+  add("kube-mode", &o.kube_mode,
+      "node, pod, off, or auto (node in a cluster with NODE_NAME set, else off)");
   add("kube-api", &o.kube_api, "API server URL (default: in-cluster)");
   add("kube-token-file", &o.kube_token_file, "service-account token file");
   add("kube-ca-file", &o.kube_ca_file, "API server CA file");
@@ -105,8 +106,9 @@ void ApplyConfigFile(const std::string& path, const std::vector<Binding>& bindin
 }
 
 void Validate(const RunOptions& o) {
-  if (o.kube_mode != "off" && o.kube_mode != "node" && o.kube_mode != "pod") {
-    throw UsageError("--kube-mode must be node, pod or off, not \"" + o.kube_mode + "\"");
+  if (o.kube_mode != "auto" && o.kube_mode != "off" && o.kube_mode != "node" &&
+      o.kube_mode != "pod") {
+    throw UsageError("--kube-mode must be auto, node, pod or off, not \"" + o.kube_mode + "\"");
   }
   if (o.log_format != "text" && o.log_format != "json") {
     throw UsageError("--log-format must be text or json, not \"" + o.log_format + "\"");

@@ -12,8 +12,8 @@ struct RunOptions {
   std::string config_file;
   std::string listen = "0.0.0.0:9145";
   std::string confd;
-  std::string dogstatsd_url;  // empty: resolved from DD_* variables at start
-  std::string kube_mode = "off";
+  std::string dogstatsd_url;       // empty: resolved from DD_* variables at start
+  std::string kube_mode = "auto";  // auto: node in a cluster with NODE_NAME set, else off
   std::string kube_api;
   std::string kube_token_file;
   std::string kube_ca_file;

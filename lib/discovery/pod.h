@@ -1,12 +1,11 @@
 // What discovery knows about a Kubernetes pod: the facts annotations and templates refer to.
 #pragma once
 
+#include <boost/json/value.hpp>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/json/value.hpp>
 
 namespace expvar::discovery {
 

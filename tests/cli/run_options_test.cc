@@ -22,7 +22,7 @@ TEST(ParseRunOptions, DefaultsFollowTheDesign) {
   RunOptions o = ParseRunOptions({}).options;
   EXPECT_EQ(o.listen, "0.0.0.0:9145");
   EXPECT_EQ(o.interval_seconds, 15);
-  EXPECT_EQ(o.kube_mode, "off");
+  EXPECT_EQ(o.kube_mode, "auto");
   EXPECT_EQ(o.log_format, "text");
   EXPECT_TRUE(o.dogstatsd_url.empty());
 }

@@ -1,0 +1,56 @@
+#include "cli/kube_setup.h"
+
+#include <cstdlib>
+
+#include "sink/dogstatsd.h"
+
+namespace expvar::cli {
+namespace {
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value && *value ? value : fallback;
+}
+
+}  // namespace
+
+std::string EffectiveKubeMode(const RunOptions& options) {
+  if (options.kube_mode != "auto") return options.kube_mode;
+  bool in_cluster = !EnvOr("KUBERNETES_SERVICE_HOST", "").empty();
+  return in_cluster && !options.node_name.empty() ? "node" : "off";
+}
+
+std::optional<KubeSetup> KubeSetupFor(const RunOptions& options) {
+  std::string mode = EffectiveKubeMode(options);
+  if (mode == "off") return std::nullopt;
+  KubeSetup setup;
+  discovery::kube::ApiFlags flags{options.kube_api, options.kube_token_file, options.kube_ca_file,
+                                  options.kube_insecure_skip_tls_verify};
+  std::string error;
+  auto api = discovery::kube::ResolveApiConfig(flags, discovery::kube::GetEnv,
+                                               discovery::kube::RegularFileExists, &error);
+  if (!api) throw UsageError("kubernetes: " + error);
+  setup.api = *api;
+  if (mode == "node") {
+    if (options.node_name.empty())
+      throw UsageError("--kube-mode node needs --node-name or $NODE_NAME");
+    setup.watcher.mode = discovery::kube::WatchMode::kNode;
+    setup.watcher.node_name = options.node_name;
+    setup.targets.mode = discovery::PodMode::kNode;
+  } else {
+    if (options.pod_name.empty() || options.pod_namespace.empty()) {
+      throw UsageError(
+          "--kube-mode pod needs --pod-name and --pod-namespace (or $POD_NAME, $POD_NAMESPACE)");
+    }
+    setup.watcher.mode = discovery::kube::WatchMode::kPod;
+    setup.watcher.pod_name = options.pod_name;
+    setup.watcher.pod_namespace = options.pod_namespace;
+    setup.targets.mode = discovery::PodMode::kPod;
+    setup.targets.sidecar_host = EnvOr("POD_IP", "127.0.0.1");
+  }
+  setup.targets.allow_any_host = options.allow_any_host;
+  setup.targets.env = sink::ProcessEnvironment;
+  return setup;
+}
+
+}  // namespace expvar::cli

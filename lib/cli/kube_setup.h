@@ -1,0 +1,25 @@
+// Turns the daemon's --kube-* options into the API connection, watch and pod-target settings.
+#pragma once
+
+#include <optional>
+
+#include "cli/run_options.h"
+#include "discovery/kube/config.h"
+#include "discovery/kube/pod_watcher.h"
+#include "discovery/pod_targets.h"
+
+namespace expvar::cli {
+
+struct KubeSetup {
+  discovery::kube::ApiConfig api;
+  discovery::kube::WatcherOptions watcher;
+  discovery::PodTargetOptions targets;
+};
+
+// "auto" becomes node when running in a cluster with NODE_NAME set, else off.
+std::string EffectiveKubeMode(const RunOptions& options);
+
+// nullopt when Kubernetes discovery is off. Throws UsageError naming what is missing.
+std::optional<KubeSetup> KubeSetupFor(const RunOptions& options);
+
+}  // namespace expvar::cli

@@ -1,0 +1,229 @@
+#include "discovery/kube/api_stream.h"
+
+#include <openssl/ssl.h>
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <charconv>
+#include <tuple>
+#include <vector>
+
+namespace expvar::discovery::kube {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
+using boost::system::error_code;
+using tcp = asio::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using Parser = bhttp::response_parser<bhttp::buffer_body>;
+
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kReadBufferBytes = 64 * 1024;
+
+bool IsIpLiteral(const std::string& host) {
+  error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+unsigned short PortNumber(const http::Url& url) {
+  if (url.port.empty()) return url.scheme == "https" ? 443 : 80;
+  return static_cast<unsigned short>(std::stoi(url.port));
+}
+
+// Retry-After is either delta-seconds or an HTTP date; the API server sends seconds.
+std::optional<std::chrono::seconds> ParseRetryAfter(std::string_view value) {
+  long seconds = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec != std::errc() || end != value.data() + value.size() || seconds < 0) return std::nullopt;
+  return std::chrono::seconds(seconds);
+}
+
+std::string StageError(const std::string& stage, const error_code& ec) {
+  if (ec == beast::error::timeout) return stage + ": timeout";
+  return stage + ": " + ec.message();
+}
+
+}  // namespace
+
+std::shared_ptr<ssl::context> MakeApiTlsContext(const http::Url& server, const ApiConfig& config,
+                                                std::string* error) {
+  if (server.scheme != "https") return nullptr;
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+  error_code ec;
+  const bool verify = !config.insecure_skip_tls_verify;
+  ctx->set_verify_mode(verify ? ssl::verify_peer : ssl::verify_none, ec);
+  if (verify && config.ca_file.empty()) ctx->set_default_verify_paths(ec);
+  if (verify && !config.ca_file.empty()) ctx->load_verify_file(config.ca_file, ec);
+  if (ec) {
+    *error = "cannot load Kubernetes CA file " + config.ca_file + ": " + ec.message();
+    return nullptr;
+  }
+  return ctx;
+}
+
+struct ApiStream::Impl {
+  Impl(asio::any_io_executor executor, http::Url server, std::shared_ptr<ssl::context> tls)
+      : executor_(std::move(executor)), server_(std::move(server)), tls_context_(std::move(tls)) {
+    // A watch body is unbounded by design; LIST bodies are capped by ReadAll.
+    parser_.body_limit(boost::none);
+  }
+
+  beast::tcp_stream& Lowest() { return tls_ ? beast::get_lowest_layer(*tls_) : *tcp_; }
+
+  asio::awaitable<std::string> Open(const std::string& target, const std::string& token,
+                                    std::chrono::steady_clock::time_point deadline,
+                                    ApiResponseHead* head) {
+    if (auto error = co_await Connect(deadline); !error.empty()) co_return error;
+    bhttp::request<bhttp::empty_body> request{bhttp::verb::get, target, 11};
+    request.set(bhttp::field::host, server_.Authority());
+    request.set(bhttp::field::user_agent, "expvar-collector");
+    request.set(bhttp::field::accept, "application/json");
+    if (!token.empty()) request.set(bhttp::field::authorization, "Bearer " + token);
+    // No co_await inside ?: (GCC 12 miscompiles it when the result has a destructor).
+    std::string error;
+    if (tls_) {
+      error = co_await SendAndReadHead(*tls_, request);
+    } else {
+      error = co_await SendAndReadHead(*tcp_, request);
+    }
+    if (!error.empty()) co_return error;
+    head->status = parser_.get().result_int();
+    if (auto it = parser_.get().find(bhttp::field::retry_after); it != parser_.get().end()) {
+      head->retry_after = ParseRetryAfter(it->value());
+    }
+    co_return "";
+  }
+
+  asio::awaitable<std::string> ReadSome(std::string* piece, bool* done) {
+    piece->clear();
+    // One read_some may only complete a chunk header, so read until body bytes or the end.
+    while (piece->empty() && !parser_.is_done()) {
+      parser_.get().body().data = buffer_.data();
+      parser_.get().body().size = buffer_.size();
+      error_code ec;
+      if (tls_) {
+        std::tie(ec, std::ignore) =
+            co_await bhttp::async_read_some(*tls_, read_buffer_, parser_, kNoThrow);
+      } else {
+        std::tie(ec, std::ignore) =
+            co_await bhttp::async_read_some(*tcp_, read_buffer_, parser_, kNoThrow);
+      }
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) co_return StageError("reading watch stream", ec);
+      piece->assign(buffer_.data(), buffer_.size() - parser_.get().body().size);
+    }
+    *done = parser_.is_done();
+    co_return "";
+  }
+
+  asio::awaitable<std::string> ReadAll(std::string* body, std::size_t max_bytes) {
+    body->clear();
+    std::string piece;
+    for (bool done = false; !done;) {
+      if (auto error = co_await ReadSome(&piece, &done); !error.empty()) co_return error;
+      if (body->size() + piece.size() > max_bytes) {
+        co_return "response body exceeds " + std::to_string(max_bytes) + " bytes";
+      }
+      body->append(piece);
+    }
+    co_return "";
+  }
+
+  void Cancel() {
+    error_code ignored;
+    if (tls_) beast::get_lowest_layer(*tls_).socket().close(ignored);
+    if (tcp_) tcp_->socket().close(ignored);
+  }
+
+ private:
+  asio::awaitable<std::string> Connect(std::chrono::steady_clock::time_point deadline) {
+    std::vector<tcp::endpoint> endpoints;
+    if (IsIpLiteral(server_.host)) {
+      endpoints.emplace_back(asio::ip::make_address(server_.host), PortNumber(server_));
+    } else {
+      tcp::resolver resolver(executor_);
+      auto [ec, results] = co_await resolver.async_resolve(
+          server_.host, std::to_string(PortNumber(server_)), kNoThrow);
+      if (ec) co_return StageError("resolving " + server_.host, ec);
+      for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+    }
+    if (tls_context_) {
+      tls_.emplace(executor_, *tls_context_);
+    } else {
+      tcp_.emplace(executor_);
+    }
+    Lowest().expires_at(deadline);
+    auto [ec, endpoint] = co_await Lowest().async_connect(endpoints, kNoThrow);
+    if (ec) co_return StageError("connecting", ec);
+    if (tls_) co_return co_await Handshake();
+    co_return "";
+  }
+
+  asio::awaitable<std::string> Handshake() {
+    // SNI carries host names only (RFC 6066); the in-cluster server is usually an IP.
+    if (!IsIpLiteral(server_.host)) {
+      SSL_set_tlsext_host_name(tls_->native_handle(), server_.host.c_str());
+    }
+    if (SSL_CTX_get_verify_mode(tls_context_->native_handle()) != SSL_VERIFY_NONE) {
+      tls_->set_verify_callback(ssl::host_name_verification(server_.host));
+    }
+    auto [ec] = co_await tls_->async_handshake(ssl::stream_base::client, kNoThrow);
+    if (ec) co_return StageError("TLS handshake", ec);
+    co_return "";
+  }
+
+  template <class Stream>
+  asio::awaitable<std::string> SendAndReadHead(Stream& stream,
+                                               bhttp::request<bhttp::empty_body>& request) {
+    auto [write_ec, written] = co_await bhttp::async_write(stream, request, kNoThrow);
+    if (write_ec) co_return StageError("sending request", write_ec);
+    auto [read_ec, read] =
+        co_await bhttp::async_read_header(stream, read_buffer_, parser_, kNoThrow);
+    if (read_ec) co_return StageError("reading response head", read_ec);
+    co_return "";
+  }
+
+  asio::any_io_executor executor_;
+  http::Url server_;
+  std::shared_ptr<ssl::context> tls_context_;
+  std::optional<beast::tcp_stream> tcp_;
+  std::optional<TlsStream> tls_;
+  beast::flat_buffer read_buffer_;
+  Parser parser_;
+  std::array<char, kReadBufferBytes> buffer_{};
+};
+
+ApiStream::ApiStream(boost::asio::any_io_executor executor, http::Url server,
+                     std::shared_ptr<boost::asio::ssl::context> tls)
+    : impl_(std::make_unique<Impl>(std::move(executor), std::move(server), std::move(tls))) {}
+
+ApiStream::~ApiStream() = default;
+
+boost::asio::awaitable<std::string> ApiStream::Open(const std::string& target,
+                                                    const std::string& token,
+                                                    std::chrono::steady_clock::time_point deadline,
+                                                    ApiResponseHead* head) {
+  return impl_->Open(target, token, deadline, head);
+}
+
+boost::asio::awaitable<std::string> ApiStream::ReadSome(std::string* piece, bool* done) {
+  return impl_->ReadSome(piece, done);
+}
+
+boost::asio::awaitable<std::string> ApiStream::ReadAll(std::string* body, std::size_t max_bytes) {
+  return impl_->ReadAll(body, max_bytes);
+}
+
+void ApiStream::Cancel() { impl_->Cancel(); }
+
+}  // namespace expvar::discovery::kube

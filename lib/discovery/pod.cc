@@ -1,0 +1,235 @@
+#include "discovery/pod.h"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <stdexcept>
+#include <utility>
+
+namespace expvar::discovery {
+namespace {
+
+namespace json = boost::json;
+
+// A field of the wrong JSON type. Thrown only inside this file, so that the readers below stay
+// small; PodFromJson turns it into the error string.
+class FieldError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+std::string KindName(const json::value& value) {
+  switch (value.kind()) {
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "a boolean";
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_:
+      return "a number";
+    case json::kind::string:
+      return "a string";
+    case json::kind::array:
+      return "an array";
+    case json::kind::object:
+      return "an object";
+  }
+  return "?";
+}
+
+[[noreturn]] void Fail(const std::string& path, const char* expected, const json::value& got) {
+  throw FieldError(path + ": expected " + expected + ", got " + KindName(got));
+}
+
+// The field `key` of `parent`, or nullptr when it is absent or null: the API server omits empty
+// fields, and some clients write them as null.
+const json::value* Field(const json::object& parent, std::string_view key) {
+  const json::value* value = parent.if_contains(key);
+  return (value == nullptr || value->is_null()) ? nullptr : value;
+}
+
+const json::object* ObjectField(const json::object& parent, std::string_view key,
+                                const std::string& path) {
+  const json::value* value = Field(parent, key);
+  if (value == nullptr) return nullptr;
+  if (!value->is_object()) Fail(path, "an object", *value);
+  return &value->get_object();
+}
+
+const json::array* ArrayField(const json::object& parent, std::string_view key,
+                              const std::string& path) {
+  const json::value* value = Field(parent, key);
+  if (value == nullptr) return nullptr;
+  if (!value->is_array()) Fail(path, "an array", *value);
+  return &value->get_array();
+}
+
+std::string StringField(const json::object& parent, std::string_view key, const std::string& path) {
+  const json::value* value = Field(parent, key);
+  if (value == nullptr) return "";
+  if (!value->is_string()) Fail(path, "a string", *value);
+  return std::string(value->get_string());
+}
+
+const json::object& ObjectElement(const json::value& element, const std::string& path) {
+  if (!element.is_object()) Fail(path, "an object", element);
+  return element.get_object();
+}
+
+std::string Index(const std::string& path, std::size_t i) {
+  return path + "[" + std::to_string(i) + "]";
+}
+
+int PortField(const json::object& parent, const std::string& path) {
+  const json::value* value = Field(parent, "containerPort");
+  if (value == nullptr) return 0;
+  if (!value->is_int64() && !value->is_uint64()) Fail(path, "an integer", *value);
+  std::int64_t port = value->is_int64() ? value->get_int64() : -1;
+  if (port < 1 || port > 65535) throw FieldError(path + ": port out of range 1-65535");
+  return static_cast<int>(port);
+}
+
+std::map<std::string, std::string> StringMapField(const json::object& parent, std::string_view key,
+                                                  const std::string& path) {
+  std::map<std::string, std::string> out;
+  const json::object* object = ObjectField(parent, key, path);
+  if (object == nullptr) return out;
+  for (const auto& [name, value] : *object) {
+    const std::string value_path = path + "[\"" + std::string(name) + "\"]";
+    if (!value.is_string()) Fail(value_path, "a string", value);
+    out.emplace(std::string(name), std::string(value.get_string()));
+  }
+  return out;
+}
+
+void ReadMetadata(const json::object& pod_json, Pod& pod) {
+  const json::object* metadata = ObjectField(pod_json, "metadata", "metadata");
+  if (metadata == nullptr) return;
+  pod.uid = StringField(*metadata, "uid", "metadata.uid");
+  pod.name = StringField(*metadata, "name", "metadata.name");
+  pod.namespace_name = StringField(*metadata, "namespace", "metadata.namespace");
+  pod.resource_version = StringField(*metadata, "resourceVersion", "metadata.resourceVersion");
+  pod.annotations = StringMapField(*metadata, "annotations", "metadata.annotations");
+  pod.labels = StringMapField(*metadata, "labels", "metadata.labels");
+}
+
+ContainerPort ReadPort(const json::object& port_json, const std::string& path) {
+  ContainerPort port;
+  port.name = StringField(port_json, "name", path + ".name");
+  port.port = PortField(port_json, path + ".containerPort");
+  std::string protocol = StringField(port_json, "protocol", path + ".protocol");
+  if (!protocol.empty()) port.protocol = std::move(protocol);
+  return port;
+}
+
+Container ReadContainer(const json::object& container_json, const std::string& path) {
+  Container container;
+  container.name = StringField(container_json, "name", path + ".name");
+  const std::string ports_path = path + ".ports";
+  if (const json::array* ports = ArrayField(container_json, "ports", ports_path)) {
+    for (std::size_t i = 0; i < ports->size(); ++i) {
+      const std::string port_path = Index(ports_path, i);
+      container.ports.push_back(ReadPort(ObjectElement((*ports)[i], port_path), port_path));
+    }
+  }
+  return container;
+}
+
+void ReadSpec(const json::object& pod_json, Pod& pod) {
+  const json::object* spec = ObjectField(pod_json, "spec", "spec");
+  if (spec == nullptr) return;
+  pod.node_name = StringField(*spec, "nodeName", "spec.nodeName");
+  const json::array* containers = ArrayField(*spec, "containers", "spec.containers");
+  if (containers == nullptr) return;
+  for (std::size_t i = 0; i < containers->size(); ++i) {
+    const std::string path = Index("spec.containers", i);
+    pod.containers.push_back(ReadContainer(ObjectElement((*containers)[i], path), path));
+  }
+}
+
+bool ReadReady(const json::object& status) {
+  const json::array* conditions = ArrayField(status, "conditions", "status.conditions");
+  if (conditions == nullptr) return false;
+  for (std::size_t i = 0; i < conditions->size(); ++i) {
+    const std::string path = Index("status.conditions", i);
+    const json::object& condition = ObjectElement((*conditions)[i], path);
+    if (StringField(condition, "type", path + ".type") == "Ready") {
+      return StringField(condition, "status", path + ".status") == "True";
+    }
+  }
+  return false;
+}
+
+// podIP first, then the other families from podIPs (the API server lists podIP first already;
+// this keeps the promise when a client does not).
+std::vector<std::string> ReadPodIps(const json::object& status, const std::string& pod_ip) {
+  std::vector<std::string> ips;
+  if (!pod_ip.empty()) ips.push_back(pod_ip);
+  const json::array* pod_ips = ArrayField(status, "podIPs", "status.podIPs");
+  if (pod_ips == nullptr) return ips;
+  for (std::size_t i = 0; i < pod_ips->size(); ++i) {
+    const std::string path = Index("status.podIPs", i);
+    std::string ip = StringField(ObjectElement((*pod_ips)[i], path), "ip", path + ".ip");
+    if (!ip.empty() && ip != pod_ip) ips.push_back(std::move(ip));
+  }
+  return ips;
+}
+
+// A container counts as running when its status has a `state.running` object (even an empty
+// one): `waiting` and `terminated` are the other states.
+void ReadContainerStatuses(const json::object& status, Pod& pod) {
+  const json::array* statuses = ArrayField(status, "containerStatuses", "status.containerStatuses");
+  if (statuses == nullptr) return;
+  for (std::size_t i = 0; i < statuses->size(); ++i) {
+    const std::string path = Index("status.containerStatuses", i);
+    const json::object& container_status = ObjectElement((*statuses)[i], path);
+    const std::string name = StringField(container_status, "name", path + ".name");
+    const json::object* state = ObjectField(container_status, "state", path + ".state");
+    bool running =
+        state != nullptr && ObjectField(*state, "running", path + ".state.running") != nullptr;
+    for (Container& container : pod.containers) {
+      if (container.name == name) container.running = running;
+    }
+  }
+}
+
+void ReadStatus(const json::object& pod_json, Pod& pod) {
+  const json::object* status = ObjectField(pod_json, "status", "status");
+  if (status == nullptr) return;
+  pod.phase = StringField(*status, "phase", "status.phase");
+  pod.pod_ip = StringField(*status, "podIP", "status.podIP");
+  pod.pod_ips = ReadPodIps(*status, pod.pod_ip);
+  pod.ready = ReadReady(*status);
+  ReadContainerStatuses(*status, pod);
+}
+
+}  // namespace
+
+const Container* Pod::FindContainer(const std::string& container_name) const {
+  for (const Container& container : containers) {
+    if (container.name == container_name) return &container;
+  }
+  return nullptr;
+}
+
+std::optional<Pod> PodFromJson(const boost::json::value& json, std::string* error) {
+  if (!json.is_object()) {
+    if (error != nullptr) *error = "pod: expected an object, got " + KindName(json);
+    return std::nullopt;
+  }
+  Pod pod;
+  try {
+    ReadMetadata(json.get_object(), pod);
+    ReadSpec(json.get_object(), pod);
+    ReadStatus(json.get_object(), pod);
+  } catch (const FieldError& e) {
+    // metadata is read first, so the pod can usually be named.
+    std::string who = pod.name.empty() ? "pod" : "pod " + pod.namespace_name + "/" + pod.name;
+    if (error != nullptr) *error = who + ": " + e.what();
+    return std::nullopt;
+  }
+  return pod;
+}
+
+}  // namespace expvar::discovery

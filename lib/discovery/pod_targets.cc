@@ -1,0 +1,121 @@
+#include "discovery/pod_targets.h"
+
+#include <algorithm>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "config/conf_file.h"
+#include "discovery/annotations.h"
+#include "resolve/host_guard.h"
+#include "resolve/resolver.h"
+
+namespace expvar::discovery {
+namespace {
+
+std::string PodName(const Pod& pod) { return pod.namespace_name + "/" + pod.name; }
+
+bool Schedulable(const Pod& pod, bool tolerate_unready) {
+  return pod.phase == "Running" && (pod.ready || tolerate_unready);
+}
+
+std::vector<std::string> PodIps(const Pod& pod) {
+  std::vector<std::string> ips = pod.pod_ips;
+  if (!pod.pod_ip.empty() && std::find(ips.begin(), ips.end(), pod.pod_ip) == ips.end()) {
+    ips.insert(ips.begin(), pod.pod_ip);
+  }
+  return ips;
+}
+
+class PodResolver {
+ public:
+  PodResolver(const Pod& pod, const PodTargetOptions& options, ProviderResult& out)
+      : pod_(pod), options_(options), out_(out) {}
+
+  void Run() {
+    PodTemplates templates = TemplatesFromAnnotations(pod_);
+    if (!Schedulable(pod_, templates.tolerate_unready)) return;
+    for (const auto& error : templates.errors) Fail(error.annotation, error.message);
+    for (const auto& tmpl : templates.templates) Resolve(tmpl);
+  }
+
+ private:
+  void Resolve(const CheckTemplate& tmpl) {
+    const Container* container = FindContainer(tmpl.container);
+    if (!container || !container->running) return;  // it will come back when it runs
+    auto resolved = resolve::ResolveTemplate(tmpl.instance, Context(tmpl.container));
+    if (auto* error = std::get_if<resolve::ResolveError>(&resolved)) {
+      Fail(tmpl.annotation, error->message);
+      return;
+    }
+    const auto& instance = std::get<boost::json::value>(resolved);
+    if (!GuardHost(tmpl, instance)) return;
+    std::string source = "pod " + PodName(pod_) + " container " + tmpl.container;
+    boost::json::object conf{{"init_config", tmpl.init_config},
+                             {"instances", boost::json::array{instance}}};
+    try {
+      config::ConfFile parsed = config::ParseConfText(boost::json::serialize(conf), source);
+      for (const auto& warning : parsed.warnings) Fail(tmpl.annotation, warning);
+      for (auto& parsed_instance : parsed.instances) {
+        AddPodTags(parsed_instance, tmpl);
+        out_.targets.push_back({source, std::move(parsed_instance)});
+      }
+    } catch (const config::ConfigError& e) {
+      Fail(tmpl.annotation, e.what());
+    }
+  }
+
+  bool GuardHost(const CheckTemplate& tmpl, const boost::json::value& instance) {
+    const auto* object = instance.if_object();
+    const auto* url = object ? object->if_contains("expvar_url") : nullptr;
+    if (!url || !url->is_string()) return true;  // the config parser reports it
+    auto policy = options_.allow_any_host           ? resolve::HostPolicy::kAny
+                  : options_.mode == PodMode::kNode ? resolve::HostPolicy::kPodIpOnly
+                                                    : resolve::HostPolicy::kLoopbackOrPodIp;
+    std::vector<std::string> allowed = PodIps(pod_);
+    if (options_.mode == PodMode::kPod) allowed.push_back(options_.sidecar_host);
+    auto refused = resolve::CheckTargetHost(std::string(url->get_string()), allowed, policy);
+    if (refused) Fail(tmpl.annotation, "expvar_url refused: " + *refused);
+    return !refused;
+  }
+
+  void AddPodTags(config::Instance& instance, const CheckTemplate& tmpl) const {
+    instance.tags.push_back("kube_namespace:" + pod_.namespace_name);
+    instance.tags.push_back("pod_name:" + pod_.name);
+    instance.tags.push_back("kube_container_name:" + tmpl.container);
+    instance.tags.insert(instance.tags.end(), tmpl.tags.begin(), tmpl.tags.end());
+  }
+
+  resolve::ResolveContext Context(const std::string& container) const {
+    resolve::ResolveContext ctx;
+    ctx.pod = &pod_;
+    ctx.container = container;
+    ctx.host = options_.mode == PodMode::kNode ? pod_.pod_ip : options_.sidecar_host;
+    ctx.env = options_.env;
+    return ctx;
+  }
+
+  const Container* FindContainer(const std::string& name) const {
+    for (const auto& c : pod_.containers) {
+      if (c.name == name) return &c;
+    }
+    return nullptr;
+  }
+
+  void Fail(const std::string& annotation, const std::string& message) {
+    out_.errors.push_back({"pod " + PodName(pod_) + " annotation " + annotation, message});
+  }
+
+  const Pod& pod_;
+  const PodTargetOptions& options_;
+  ProviderResult& out_;
+};
+
+}  // namespace
+
+ProviderResult TargetsFromPods(const std::vector<Pod>& pods, const PodTargetOptions& options) {
+  ProviderResult result;
+  for (const auto& pod : pods) PodResolver(pod, options, result).Run();
+  return result;
+}
+
+}  // namespace expvar::discovery

@@ -1,0 +1,111 @@
+#include "discovery/pod_targets.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <fstream>
+#include <sstream>
+
+namespace expvar::discovery {
+namespace {
+
+Pod LoadPod(const std::string& name) {
+  std::ifstream in(std::string(EXPVAR_FIXTURES_DIR) + "/pods/" + name + ".json");
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string error;
+  auto pod = PodFromJson(boost::json::parse(text.str()), &error);
+  EXPECT_TRUE(pod) << error;
+  return pod.value_or(Pod{});
+}
+
+bool HasTag(const config::Instance& instance, const std::string& tag) {
+  return std::find(instance.tags.begin(), instance.tags.end(), tag) != instance.tags.end();
+}
+
+TEST(TargetsFromPods, V2AnnotationResolvesToThePodIpAndNamedPortWithPodTags) {
+  ProviderResult result = TargetsFromPods({LoadPod("running_two_containers_v2")}, {});
+  ASSERT_FALSE(result.targets.empty());
+  for (const auto& e : result.errors) ADD_FAILURE() << e.source << ": " << e.message;
+  const config::Instance& instance = result.targets[0].instance;
+  EXPECT_EQ(instance.expvar_url, "http://10.244.2.14:6060");
+  EXPECT_EQ(instance.metric_namespace, "payments");
+  for (const char* tag : {"kube_namespace:payments", "pod_name:payments-api-7d9f8c6b5d-x2x9k",
+                          "kube_container_name:api", "team:payments", "component:api"}) {
+    EXPECT_TRUE(HasTag(instance, tag)) << tag;
+  }
+  EXPECT_EQ(result.targets[0].source, "pod payments/payments-api-7d9f8c6b5d-x2x9k container api");
+}
+
+TEST(TargetsFromPods, V1NestedInstancesAndTheLegacyPrefix) {
+  ProviderResult result = TargetsFromPods({LoadPod("v1_and_legacy")}, {});
+  std::vector<std::string> urls;
+  for (const auto& t : result.targets) urls.push_back(t.instance.expvar_url);
+  EXPECT_EQ(urls, (std::vector<std::string>{"http://10.244.1.23:7070",
+                                            "http://10.244.1.23:7070/debug/vars2",
+                                            "http://10.244.1.23:9100"}));
+}
+
+TEST(TargetsFromPods, UnreadyPodsWaitUnlessTheyTolerateIt) {
+  Pod pod = LoadPod("running_two_containers_v2");
+  pod.ready = false;
+  EXPECT_TRUE(TargetsFromPods({pod}, {}).targets.empty());
+  pod.annotations["ad.datadoghq.com/tolerate-unready"] = "true";
+  EXPECT_FALSE(TargetsFromPods({pod}, {}).targets.empty());
+  pod.phase = "Pending";
+  EXPECT_TRUE(TargetsFromPods({pod}, {}).targets.empty());
+}
+
+TEST(TargetsFromPods, ContainersThatAreNotRunningContributeNothing) {
+  Pod pod = LoadPod("running_two_containers_v2");
+  for (auto& c : pod.containers) c.running = false;
+  ProviderResult result = TargetsFromPods({pod}, {});
+  EXPECT_TRUE(result.targets.empty());
+  EXPECT_TRUE(result.errors.empty());
+}
+
+TEST(TargetsFromPods, AUrlPointingElsewhereIsRefusedAndReported) {
+  Pod pod = LoadPod("running_two_containers_v2");
+  pod.annotations["ad.datadoghq.com/api.checks"] =
+      R"({"go_expvar": {"instances": [{"expvar_url": "http://169.254.169.254/latest"}]}})";
+  ProviderResult result = TargetsFromPods({pod}, {});
+  EXPECT_TRUE(result.targets.empty());
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_NE(result.errors[0].source.find("payments/payments-api"), std::string::npos);
+  EXPECT_NE(result.errors[0].source.find("ad.datadoghq.com/api.checks"), std::string::npos);
+  EXPECT_NE(result.errors[0].message.find("refused"), std::string::npos);
+  PodTargetOptions any;
+  any.allow_any_host = true;
+  EXPECT_EQ(TargetsFromPods({pod}, any).targets.size(), 1u);
+}
+
+TEST(TargetsFromPods, UnresolvableVariableDropsTheInstanceWithAnError) {
+  Pod pod = LoadPod("running_two_containers_v2");
+  pod.annotations["ad.datadoghq.com/api.checks"] =
+      R"({"go_expvar": {"instances": [{"expvar_url": "http://%%host%%:%%port_nope%%"}]}})";
+  ProviderResult result = TargetsFromPods({pod}, {});
+  EXPECT_TRUE(result.targets.empty());
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_NE(result.errors[0].message.find("%%port_nope%%"), std::string::npos);
+}
+
+TEST(TargetsFromPods, SidecarModeUsesTheGivenHostAndAllowsLoopback) {
+  Pod pod = LoadPod("running_two_containers_v2");
+  PodTargetOptions sidecar;
+  sidecar.mode = PodMode::kPod;
+  sidecar.sidecar_host = "127.0.0.1";
+  ProviderResult result = TargetsFromPods({pod}, sidecar);
+  ASSERT_FALSE(result.targets.empty());
+  EXPECT_EQ(result.targets[0].instance.expvar_url, "http://127.0.0.1:6060");
+}
+
+TEST(TargetsFromPods, OnePodsErrorsLeaveOtherPodsAlone) {
+  Pod broken = LoadPod("running_two_containers_v2");
+  broken.annotations["ad.datadoghq.com/api.checks"] = "{not json";
+  ProviderResult result = TargetsFromPods({broken, LoadPod("v1_and_legacy")}, {});
+  EXPECT_EQ(result.targets.size(), 3u);
+  EXPECT_EQ(result.errors.size(), 1u);
+}
+
+}  // namespace
+}  // namespace expvar::discovery
