@@ -20,6 +20,16 @@ std::string EffectiveKubeMode(const RunOptions& options) {
   return in_cluster && !options.node_name.empty() ? "node" : "off";
 }
 
+discovery::PodTargetOptions PodTargetOptionsFor(const RunOptions& options,
+                                                const std::string& mode) {
+  discovery::PodTargetOptions targets;
+  targets.mode = mode == "pod" ? discovery::PodMode::kPod : discovery::PodMode::kNode;
+  targets.sidecar_host = EnvOr("POD_IP", "127.0.0.1");
+  targets.allow_any_host = options.allow_any_host;
+  targets.env = sink::ProcessEnvironment;
+  return targets;
+}
+
 std::optional<KubeSetup> KubeSetupFor(const RunOptions& options) {
   std::string mode = EffectiveKubeMode(options);
   if (mode == "off") return std::nullopt;
@@ -36,7 +46,6 @@ std::optional<KubeSetup> KubeSetupFor(const RunOptions& options) {
       throw UsageError("--kube-mode node needs --node-name or $NODE_NAME");
     setup.watcher.mode = discovery::kube::WatchMode::kNode;
     setup.watcher.node_name = options.node_name;
-    setup.targets.mode = discovery::PodMode::kNode;
   } else {
     if (options.pod_name.empty() || options.pod_namespace.empty()) {
       throw UsageError(
@@ -45,11 +54,8 @@ std::optional<KubeSetup> KubeSetupFor(const RunOptions& options) {
     setup.watcher.mode = discovery::kube::WatchMode::kPod;
     setup.watcher.pod_name = options.pod_name;
     setup.watcher.pod_namespace = options.pod_namespace;
-    setup.targets.mode = discovery::PodMode::kPod;
-    setup.targets.sidecar_host = EnvOr("POD_IP", "127.0.0.1");
   }
-  setup.targets.allow_any_host = options.allow_any_host;
-  setup.targets.env = sink::ProcessEnvironment;
+  setup.targets = PodTargetOptionsFor(options, mode);
   return setup;
 }
 

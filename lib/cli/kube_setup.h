@@ -19,6 +19,9 @@ struct KubeSetup {
 // "auto" becomes node when running in a cluster with NODE_NAME set, else off.
 std::string EffectiveKubeMode(const RunOptions& options);
 
+// How pod annotations become targets in the given mode ("node" or "pod").
+discovery::PodTargetOptions PodTargetOptionsFor(const RunOptions& options, const std::string& mode);
+
 // nullopt when Kubernetes discovery is off. Throws UsageError naming what is missing.
 std::optional<KubeSetup> KubeSetupFor(const RunOptions& options);
 

@@ -6,7 +6,10 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "admin/self_metrics.h"
@@ -15,6 +18,7 @@
 #include "discovery/confd.h"
 #include "discovery/kube/pod_watcher.h"
 #include "discovery/pod_targets.h"
+#include "discovery/podinfo.h"
 #include "schedule/scheduler.h"
 #include "sink/dogstatsd.h"
 #include "sink/prometheus.h"
@@ -111,6 +115,65 @@ class DatagramCounterSync {
   std::uint64_t dropped_ = 0;
 };
 
+// Re-reads the downward-API annotations file when it changes (the kubelet replaces it through
+// a symlink swap, so the modification time and size are compared every two seconds).
+class PodinfoFileWatcher {
+ public:
+  using Callback = std::function<void(discovery::ProviderResult)>;
+  PodinfoFileWatcher(asio::io_context& io, const RunOptions& options, Callback callback)
+      : timer_(io),
+        path_(options.podinfo_annotations),
+        name_(options.pod_name),
+        namespace_(options.pod_namespace),
+        callback_(std::move(callback)),
+        targets_(PodTargetOptionsFor(options, "pod")) {}
+
+  void Start() {
+    Poll();
+    timer_.expires_after(2s);
+    timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) Start();
+    });
+  }
+  void Stop() { timer_.cancel(); }
+
+ private:
+  void Poll() {
+    std::error_code ec;
+    auto mtime = std::filesystem::last_write_time(path_, ec);
+    auto size = ec ? 0 : std::filesystem::file_size(path_, ec);
+    if (ec || (seen_ && mtime == mtime_ && size == size_)) return;
+    seen_ = true;
+    mtime_ = mtime;
+    size_ = size;
+    std::ifstream in(path_, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    std::string error;
+    auto annotations = discovery::ParseDownwardApiAnnotations(text.str(), &error);
+    discovery::ProviderResult result;
+    if (!annotations) {
+      result.errors.push_back({path_, error});
+    } else {
+      std::string pod_ip = targets_.sidecar_host;
+      result = discovery::TargetsFromPods(
+          {discovery::PodFromAnnotations(std::move(*annotations), name_, namespace_, pod_ip)},
+          targets_);
+    }
+    spdlog::info("{}: {} instances, {} problems", path_, result.targets.size(),
+                 result.errors.size());
+    callback_(std::move(result));
+  }
+
+  asio::steady_timer timer_;
+  std::string path_, name_, namespace_;
+  Callback callback_;
+  discovery::PodTargetOptions targets_;
+  bool seen_ = false;
+  std::filesystem::file_time_type mtime_;
+  std::uintmax_t size_ = 0;
+};
+
 // Everything the daemon runs, wired in data-flow order: provider -> scheduler -> sinks.
 class Daemon {
  public:
@@ -129,10 +192,21 @@ class Daemon {
         datagram_sync_(io_, dogstatsd_, self_metrics_),
         signals_(io_, SIGINT, SIGTERM, SIGHUP) {
     if (!options.confd.empty()) confd_.emplace(options.confd);
-    if (auto setup = KubeSetupFor(options)) {
-      pod_options_ = setup->targets;
-      watcher_.emplace(io_.get_executor(), setup->api, setup->watcher,
-                       [this](const auto& pods, bool) { OnPods(pods); });
+    std::string mode = EffectiveKubeMode(options);
+    pod_options_ = PodTargetOptionsFor(options, mode);
+    if (mode == "pod" && !options.podinfo_annotations.empty()) {
+      podinfo_.emplace(io_, options,
+                       [this](discovery::ProviderResult r) { OnPodinfo(std::move(r)); });
+    }
+    try {
+      if (auto setup = KubeSetupFor(options)) {
+        watcher_.emplace(io_.get_executor(), setup->api, setup->watcher,
+                         [this](const auto& pods, bool) { OnPods(pods); });
+      }
+    } catch (const UsageError& e) {
+      if (!podinfo_) throw;
+      // A sidecar without API access still has its own annotations in the downward-API file.
+      spdlog::warn("{}; using {} only", e.what(), options.podinfo_annotations);
     }
   }
 
@@ -145,6 +219,7 @@ class Daemon {
       std::string error;
       if (!watcher_->Start(&error)) throw UsageError("kubernetes: " + error);
     }
+    if (podinfo_) podinfo_->Start();
     UpdateReadiness();
     datagram_sync_.Start();
     WaitForSignal();
@@ -203,10 +278,22 @@ class Daemon {
     scheduler_.Apply(targets, std::move(errors));
   }
 
+  // The downward-API file stands in for the API until the watcher has synced once.
+  void OnPodinfo(discovery::ProviderResult result) {
+    {
+      std::lock_guard lock(providers_mutex_);
+      podinfo_read_ = true;
+      if (kube_synced_) return;
+      kube_result_ = std::move(result);
+    }
+    ApplyAll();
+    UpdateReadiness();
+  }
+
   // Ready once every provider delivered its first complete view.
   void UpdateReadiness() {
     std::lock_guard lock(providers_mutex_);
-    if (!watcher_ || kube_synced_) server_.SetReady(true);
+    if (!watcher_ || kube_synced_ || podinfo_read_) server_.SetReady(true);
   }
 
   void WaitForSignal() {
@@ -227,6 +314,7 @@ class Daemon {
     spdlog::info("signal {}: stopping", signal);
     datagram_sync_.Stop();
     if (watcher_) watcher_->Stop();
+    if (podinfo_) podinfo_->Stop();
     scheduler_.StopAll();
     dogstatsd_.Flush();
     // Workers end as soon as their strands run the stop; bound the wait for in-flight work.
@@ -255,6 +343,8 @@ class Daemon {
   discovery::ProviderResult confd_result_;
   discovery::ProviderResult kube_result_;
   bool kube_synced_ = false;
+  bool podinfo_read_ = false;
+  std::optional<PodinfoFileWatcher> podinfo_;
 };
 
 }  // namespace

@@ -89,3 +89,51 @@ TEST(KubeDaemon, AnnotatedPodOnThisNodeIsScrapedUntilDeleted) {
 
 }  // namespace
 }  // namespace expvar::testing
+
+namespace expvar::testing {
+namespace {
+
+// A sidecar without API access reads its own annotations from the downward-API file.
+TEST(KubeDaemon, SidecarFallsBackToTheDownwardApiFile) {
+  TempDir dir;
+  Process goapp({EXPVAR_GOAPP, "-listen", "127.0.0.1:0"}, dir.path());
+  auto line = goapp.WaitForLine("listening on ", 10s);
+  ASSERT_TRUE(line);
+  std::string port = line->substr(line->rfind(':') + 1);
+  std::ofstream(dir.path() / "annotations")
+      << "ad.datadoghq.com/app.checks=\"{\\\"go_expvar\\\": {\\\"instances\\\": "
+         "[{\\\"expvar_url\\\": \\\"http://%%host%%:"
+      << port << "\\\"}]}}\"\n";
+  int admin_port = FreeLoopbackPort();
+  std::string admin = "http://127.0.0.1:" + std::to_string(admin_port);
+  Process collector({"env",
+                     "-u",
+                     "KUBERNETES_SERVICE_HOST",
+                     "POD_IP=127.0.0.1",
+                     EXPVAR_BINARY,
+                     "run",
+                     "--kube-mode",
+                     "pod",
+                     "--pod-name",
+                     "web-1",
+                     "--pod-namespace",
+                     "shop",
+                     "--podinfo-annotations",
+                     (dir.path() / "annotations").string(),
+                     "--listen",
+                     "127.0.0.1:" + std::to_string(admin_port),
+                     "--dogstatsd-url",
+                     "udp://127.0.0.1:9",
+                     "--interval",
+                     "1"},
+                    dir.path());
+  ASSERT_TRUE(Eventually([&] { return HttpGet(admin + "/readyz").has_value(); }))
+      << collector.Stderr();
+  EXPECT_TRUE(Eventually([&] {
+    return Contains(HttpGet(admin + "/metrics"), "kube_container_name=\"app\"");
+  })) << collector.Stderr();
+  EXPECT_TRUE(Contains(HttpGet(admin + "/metrics"), "pod_name=\"web-1\""));
+}
+
+}  // namespace
+}  // namespace expvar::testing
