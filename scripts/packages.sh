@@ -6,7 +6,8 @@ BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1
   libboost-program-options1.81-dev libyaml-cpp-dev prometheus-cpp-dev libspdlog-dev
   libgtest-dev libssl-dev libbenchmark-dev)
 # The real peers the integration tests start.
-TEST_PACKAGES=(golang-go etcd-server prometheus openssl curl python3 python3-yaml ca-certificates)
+TEST_PACKAGES=(golang-go etcd-server prometheus openssl curl python3 python3-yaml python3-jsonschema
+  ca-certificates golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev)
 
 ensure_packages() {
   local missing=()

@@ -98,13 +98,29 @@ json::object InstanceJson(const schedule::TargetSpec& target) {
   return o;
 }
 
+// One block per target and one line per problem: what a user scanning for their pod reads.
+void PrintTable(const discovery::ProviderResult& result, std::ostream& out) {
+  out << result.targets.size() << " instance(s)\n";
+  for (const auto& t : result.targets) {
+    out << "  " << t.source << "\n    url:  " << check::FinalUrl(t.instance.expvar_url)
+        << "\n    tags:";
+    for (const auto& tag : t.instance.tags) out << " " << tag;
+    out << "\n    metrics: " << t.instance.metrics.size() << " custom item(s) after the defaults\n";
+  }
+  out << result.errors.size() << " problem(s)\n";
+  for (const auto& e : result.errors) out << "  " << e.source << ": " << e.message << "\n";
+}
+
 }  // namespace
 
 int RunDiscoverCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   std::string pods_file;
+  std::string output = "table";
   std::vector<std::string> rest;
   for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--pods" && i + 1 < args.size()) {
+    if (args[i] == "--output" && i + 1 < args.size()) {
+      output = args[++i];
+    } else if (args[i] == "--pods" && i + 1 < args.size()) {
       pods_file = args[++i];
     } else {
       rest.push_back(args[i]);
@@ -116,6 +132,7 @@ int RunDiscoverCommand(const std::vector<std::string>& args, std::ostream& out, 
       out << "expvar-collector discover [--pods FILE.json | --kube-mode node|pod kube flags]\n"
           << "Prints the instances pod annotations resolve to and every annotation error.\n"
           << "  --pods FILE.json     a PodList, an array of pods or one pod (kubectl get -o json)\n"
+          << "  --output table|json  default table\n"
           << parsed.help_text;
       return 0;
     }
@@ -137,6 +154,11 @@ int RunDiscoverCommand(const std::vector<std::string>& args, std::ostream& out, 
       }
       result = discovery::TargetsFromPods(PodsFromApi(*setup), setup->targets);
     }
+    if (output == "table") {
+      PrintTable(result, out);
+      return 0;
+    }
+    if (output != "json") throw UsageError("--output must be table or json");
     json::array targets, errors;
     for (const auto& t : result.targets) targets.push_back(InstanceJson(t));
     for (const auto& e : result.errors)

@@ -40,7 +40,7 @@ std::vector<std::string> ConfFiles(const fs::path& dir, std::string* error) {
 std::vector<schedule::TargetSpec> TargetsOf(const config::ConfFile& conf) {
   std::vector<schedule::TargetSpec> targets;
   for (std::size_t i = 0; i < conf.instances.size(); ++i) {
-    targets.push_back({conf.path + "#" + std::to_string(i), conf.instances[i]});
+    targets.push_back({conf.path + "#" + std::to_string(i), conf.instances[i], {}});
   }
   return targets;
 }

@@ -49,15 +49,22 @@ class PodResolver {
     }
     const auto& instance = std::get<boost::json::value>(resolved);
     if (!GuardHost(tmpl, instance)) return;
+    auto init_config = resolve::ResolveTemplate(tmpl.init_config, Context(tmpl.container));
+    if (auto* error = std::get_if<resolve::ResolveError>(&init_config)) {
+      Fail(tmpl.annotation, "init_config: " + error->message);
+      return;
+    }
     std::string source = "pod " + PodName(pod_) + " container " + tmpl.container;
-    boost::json::object conf{{"init_config", tmpl.init_config},
+    boost::json::object conf{{"init_config", std::get<boost::json::value>(init_config)},
                              {"instances", boost::json::array{instance}}};
     try {
       config::ConfFile parsed = config::ParseConfText(boost::json::serialize(conf), source);
       for (const auto& warning : parsed.warnings) Fail(tmpl.annotation, warning);
       for (auto& parsed_instance : parsed.instances) {
         AddPodTags(parsed_instance, tmpl);
-        out_.targets.push_back({source, std::move(parsed_instance)});
+        std::vector<std::string> statsd_tags;
+        if (!pod_.uid.empty()) statsd_tags.push_back("dd.internal.entity_id:" + pod_.uid);
+        out_.targets.push_back({source, std::move(parsed_instance), std::move(statsd_tags)});
       }
     } catch (const config::ConfigError& e) {
       Fail(tmpl.annotation, e.what());

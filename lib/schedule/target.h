@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "config/instance.h"
 
@@ -10,6 +11,9 @@ namespace expvar::schedule {
 struct TargetSpec {
   std::string source;  // where it came from: "conf.d/go_expvar.d/app.yaml#0", "pod ns/name/c"
   config::Instance instance;  // resolved: no template variables left
+  // Tags for DogStatsD only, e.g. dd.internal.entity_id:<pod uid> so the Agent attributes the
+  // series to the pod rather than to the collector; not Prometheus labels.
+  std::vector<std::string> statsd_tags;
 };
 
 // A digest of everything that affects how the instance is scraped and reported. Two specs with

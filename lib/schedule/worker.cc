@@ -73,6 +73,7 @@ Worker::Worker(asio::io_context& io, std::string id, const TargetSpec& spec, mil
     : strand_(asio::make_strand(io)),
       id_(std::move(id)),
       plan_(check::Compile(spec.instance)),
+      statsd_tags_(spec.statsd_tags),
       client_(strand_, ParsedUrl(plan_.url), ClientOptionsFor(spec.instance, interval)),
       interval_(interval),
       first_delay_(first_delay),
@@ -169,6 +170,7 @@ void Worker::Publish(check::Result& result) {
   snapshot->pause_metric_name = plan_.pause_metric_name;
   snapshot->pause_tags = plan_.base_tags;
   snapshot->pauses_ns = std::move(result.pauses.pauses_ns);
+  snapshot->statsd_tags = statsd_tags_;
   sink::SnapshotPtr shared = std::move(snapshot);
   for (auto* sink : deps_.sinks) sink->Publish(shared);
 }

@@ -74,6 +74,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   std::string id_;
   check::Plan plan_;
+  std::vector<std::string> statsd_tags_;
   http::Client client_;
   std::chrono::milliseconds interval_;
   std::chrono::milliseconds first_delay_;

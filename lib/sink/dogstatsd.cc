@@ -279,7 +279,9 @@ std::string SanitizeStatsdName(std::string_view name) {
   return ReplaceReserved(name, IsReservedInName);
 }
 
-std::string SanitizeStatsdTag(std::string_view tag) { return ReplaceReserved(tag, IsReservedInTag); }
+std::string SanitizeStatsdTag(std::string_view tag) {
+  return ReplaceReserved(tag, IsReservedInTag);
+}
 
 std::vector<std::string> EncodeLines(const ScrapeSnapshot& snapshot,
                                      const std::vector<std::string>& global_tags,
@@ -599,7 +601,14 @@ void DogStatsDSink::Publish(const SnapshotPtr& snapshot) {
     const std::size_t limit = address_.DatagramLimit();
     std::size_t skipped = 0;
     DatagramPacker packer(limit);
-    for (const auto& line : EncodeLines(*snapshot, global_tags_, limit, &skipped)) {
+    const std::vector<std::string>* tags = &global_tags_;
+    std::vector<std::string> with_entity;
+    if (!snapshot->statsd_tags.empty()) {
+      with_entity = snapshot->statsd_tags;
+      with_entity.insert(with_entity.end(), global_tags_.begin(), global_tags_.end());
+      tags = &with_entity;
+    }
+    for (const auto& line : EncodeLines(*snapshot, *tags, limit, &skipped)) {
       packer.Add(line);
     }
     transport_->values_skipped.fetch_add(skipped, std::memory_order_relaxed);

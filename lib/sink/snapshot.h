@@ -19,6 +19,7 @@ struct ScrapeSnapshot {
   std::string pause_metric_name;         // <ns>.memstats.pause_ns
   std::vector<std::string> pause_tags;   // instance tags + expvar_url
   std::vector<double> pauses_ns;         // GC pauses since the previous scrape, oldest first
+  std::vector<std::string> statsd_tags;  // added to every DogStatsD line (entity id), not labels
 };
 
 using SnapshotPtr = std::shared_ptr<const ScrapeSnapshot>;

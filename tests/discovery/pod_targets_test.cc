@@ -35,6 +35,11 @@ TEST(TargetsFromPods, V2AnnotationResolvesToThePodIpAndNamedPortWithPodTags) {
     EXPECT_TRUE(HasTag(instance, tag)) << tag;
   }
   EXPECT_EQ(result.targets[0].source, "pod payments/payments-api-7d9f8c6b5d-x2x9k container api");
+  // The Agent attributes DogStatsD series to the pod by this tag, so it never reaches labels.
+  Pod pod = LoadPod("running_two_containers_v2");
+  EXPECT_EQ(result.targets[0].statsd_tags,
+            std::vector<std::string>{"dd.internal.entity_id:" + pod.uid});
+  EXPECT_FALSE(HasTag(instance, "dd.internal.entity_id:" + pod.uid));
 }
 
 TEST(TargetsFromPods, V1NestedInstancesAndTheLegacyPrefix) {
@@ -87,6 +92,26 @@ TEST(TargetsFromPods, UnresolvableVariableDropsTheInstanceWithAnError) {
   EXPECT_TRUE(result.targets.empty());
   ASSERT_EQ(result.errors.size(), 1u);
   EXPECT_NE(result.errors[0].message.find("%%port_nope%%"), std::string::npos);
+}
+
+TEST(TargetsFromPods, InitConfigIsResolvedToo) {
+  Pod pod = LoadPod("running_two_containers_v2");
+  pod.annotations["ad.datadoghq.com/api.checks"] =
+      R"({"go_expvar": {"init_config": {"min_collection_interval": "%%env_SCRAPE_EVERY%%"},)"
+      R"( "instances": [{"expvar_url": "http://%%host%%:6060"}]}})";
+  PodTargetOptions options;
+  options.env = [](const std::string& name) -> std::optional<std::string> {
+    if (name == "SCRAPE_EVERY") return "30";
+    return std::nullopt;
+  };
+  ProviderResult result = TargetsFromPods({pod}, options);
+  ASSERT_EQ(result.targets.size(), 1u);
+  EXPECT_EQ(result.targets[0].instance.min_collection_interval, std::chrono::seconds(30));
+  options.env = [](const std::string&) { return std::optional<std::string>(); };
+  result = TargetsFromPods({pod}, options);
+  EXPECT_TRUE(result.targets.empty());
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_NE(result.errors[0].message.find("init_config"), std::string::npos);
 }
 
 TEST(TargetsFromPods, SidecarModeUsesTheGivenHostAndAllowsLoopback) {

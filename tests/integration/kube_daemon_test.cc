@@ -7,6 +7,7 @@
 #include <fstream>
 #include <thread>
 
+#include "datagram_receiver.h"
 #include "fake_api_server.h"
 #include "process.h"
 
@@ -53,15 +54,26 @@ TEST(KubeDaemon, AnnotatedPodOnThisNodeIsScrapedUntilDeleted) {
   elsewhere["metadata"].as_object()["annotations"] = pod["metadata"].as_object()["annotations"];
   api.AddPod(elsewhere);
 
+  DatagramReceiver dogstatsd;
   int admin_port = FreeLoopbackPort();
   std::string admin = "http://127.0.0.1:" + std::to_string(admin_port);
   Process collector({EXPVAR_BINARY, "run", "--kube-mode", "node", "--node-name", "node-a",
                      "--kube-api", api.Url(), "--kube-token-file", (dir.path() / "token").string(),
                      "--listen", "127.0.0.1:" + std::to_string(admin_port), "--dogstatsd-url",
-                     "udp://127.0.0.1:9", "--interval", "1"},
+                     "udp://127.0.0.1:" + std::to_string(dogstatsd.port()), "--interval", "1"},
                     dir.path());
   ASSERT_TRUE(Eventually([&] { return HttpGet(admin + "/readyz").has_value(); }))
       << collector.Stderr();
+  // DogStatsD lines carry the pod's tags and its uid as the Agent's entity id.
+  std::string uid = *api.PodUid("shop", "web-1");
+  bool attributed = false;
+  for (int i = 0; i < 20 && !attributed; ++i) {
+    for (const auto& line : dogstatsd.Receive(500ms)) {
+      attributed |= line.find("dd.internal.entity_id:" + uid) != std::string::npos &&
+                    line.find("pod_name:web-1") != std::string::npos;
+    }
+  }
+  EXPECT_TRUE(attributed);
   ASSERT_TRUE(Eventually([&] {
     return Contains(HttpGet(admin + "/metrics"), "pod_name=\"web-1\"");
   })) << collector.Stderr();

@@ -1,0 +1,57 @@
+# expvar-collector image: built on debian:bookworm, run on debian:bookworm-slim.
+#   scripts/image.sh                       builds it with Debian's podman and smoke-tests it
+#   docker build -t expvar-collector .     anywhere a Docker engine and a registry are reachable
+#   (podman/buildah: add --format docker, or SHELL is ignored and the build stage's RUN fails)
+# The image runs as uid 65532, writes nothing outside /tmp (works with readOnlyRootFilesystem)
+# and has no HEALTHCHECK: Kubernetes probes /healthz and /readyz on port 9145.
+
+ARG DEBIAN_RELEASE=bookworm
+
+# ---- build: the same CMake build as scripts/test.sh, without tests and benchmarks -------------
+FROM debian:${DEBIAN_RELEASE} AS build
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+ARG JOBS=2
+WORKDIR /src
+# The package list lives in scripts/packages.sh (BUILD_PACKAGES), shared with scripts/test.sh.
+COPY scripts/packages.sh scripts/packages.sh
+RUN source scripts/packages.sh \
+ && apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${BUILD_PACKAGES[@]}" \
+ && rm -rf /var/lib/apt/lists/*
+COPY CMakeLists.txt ./
+COPY bench bench
+COPY cmd cmd
+COPY lib lib
+RUN cmake -S . -B build -G Ninja -DEXPVAR_BUILD_TESTS=OFF -DEXPVAR_BUILD_BENCH=OFF \
+      -DCMAKE_BUILD_TYPE=Release \
+ && cmake --build build --target expvar-collector --parallel "${JOBS}" \
+ && strip build/expvar-collector \
+ && build/expvar-collector --version
+
+# ---- runtime ------------------------------------------------------------------------------------
+FROM debian:${DEBIAN_RELEASE}-slim AS runtime
+ARG DEBIAN_RELEASE
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+# RUNTIME_LIBS is exactly the set of Debian packages owning the libraries that
+# `ldd build/expvar-collector` lists; tests/packaging/runtime_libs_test.sh fails when they differ.
+ARG RUNTIME_LIBS="libboost-json1.81.0 libboost-program-options1.81.0 libc6 libfmt9 libgcc-s1 libprometheus-cpp-core1.0 libspdlog1.10 libssl3 libstdc++6 libyaml-cpp0.7"
+# Not linked, but needed: the CA bundle for HTTPS targets (tls_verify uses the system store).
+ARG RUNTIME_EXTRAS="ca-certificates"
+LABEL org.opencontainers.image.title="expvar-collector" \
+      org.opencontainers.image.description="Kubernetes-native collector for Go expvar endpoints: Datadog go_expvar semantics, DogStatsD and Prometheus output" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.base.name="debian:${DEBIAN_RELEASE}-slim"
+# Word splitting of the two lists is intended.
+# hadolint ignore=SC2086
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${RUNTIME_LIBS} ${RUNTIME_EXTRAS} \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log
+COPY --from=build /src/build/expvar-collector /usr/local/bin/expvar-collector
+USER 65532:65532
+WORKDIR /tmp
+ENV HOME=/tmp
+EXPOSE 9145
+ENTRYPOINT ["expvar-collector", "run"]

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Lints and renders helm/expvar-collector in both modes and checks the output (kinds, apiVersions,
+# RBAC verbs, probes, security context: manifests_check.py --rendered). Uses `helm lint` and
+# `helm template` when helm is installed; otherwise (helm is not packaged in Debian or npm) it
+# builds tests/packaging/helmrender, a text/template+sprig stand-in for `helm template`, from
+# Debian's Go packages, and validates the values files against values.schema.json itself.
+# Usage: helm_test.sh CHART_DIR [WORK_DIR]      exit 0 pass, 1 fail, 77 skip (no renderer)
+set -euo pipefail
+chart=$(cd "${1:?usage: $0 CHART_DIR [WORK_DIR]}" && pwd)
+work=${2:-$(mktemp -d)}
+mkdir -p "$work"
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+python3 -c 'import yaml' 2>/dev/null || { echo "SKIP: python3-yaml not available" >&2; exit 77; }
+
+app_version=$(sed -nE 's/^appVersion:[[:space:]]*"?([^"]+)"?/\1/p' "$chart/Chart.yaml")
+project_version=$(sed -nE 's/^project\(expvar-collector VERSION ([0-9.]+).*/\1/p' "$here/../../CMakeLists.txt")
+[[ $app_version == "$project_version" ]] \
+  || fail "Chart.yaml appVersion $app_version is not the project version $project_version"
+
+if command -v helm >/dev/null; then
+  helm lint --strict "$chart" || fail "helm lint"
+  for mode in daemonset deployment; do
+    helm lint --strict "$chart" -f "$here/helm-values/$mode.yaml" || fail "helm lint ($mode)"
+  done
+  render() { helm template "$@" --namespace monitoring; }
+else
+  if ! command -v go >/dev/null || [[ ! -d /usr/share/gocode/src/github.com/Masterminds/sprig ]] \
+      || [[ ! -d /usr/share/gocode/src/gopkg.in/yaml.v2 ]]; then
+    echo "SKIP: neither helm nor go with golang-github-masterminds-sprig-dev and golang-gopkg-yaml.v2-dev is installed" >&2
+    exit 77
+  fi
+  echo "helm is not installed: rendering with helmrender (no helm lint)"
+  GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOCACHE="$work/gocache" \
+    go build -o "$work/helmrender" "$here/helmrender/main.go" || fail "cannot build helmrender"
+  render() {
+    local release=$1 dir=$2
+    shift 2
+    "$work/helmrender" -namespace monitoring "$@" "$release" "$dir"
+  }
+  # helm validates values against values.schema.json; do the same when jsonschema is there.
+  if python3 -c 'import jsonschema' 2>/dev/null; then
+    python3 - "$chart" "$here/helm-values" <<'PY' || fail "values do not match values.schema.json"
+import copy, glob, json, sys, yaml, jsonschema
+chart, extra = sys.argv[1], sys.argv[2]
+schema = json.load(open(f"{chart}/values.schema.json"))
+jsonschema.Draft7Validator.check_schema(schema)
+base = yaml.safe_load(open(f"{chart}/values.yaml"))
+def merge(d, s):
+    for k, v in s.items():
+        d[k] = merge(d[k], v) if isinstance(v, dict) and isinstance(d.get(k), dict) else v
+    return d
+for f in [None] + sorted(glob.glob(f"{extra}/*.yaml")):
+    vals = merge(copy.deepcopy(base), yaml.safe_load(open(f))) if f else base
+    jsonschema.validate(vals, schema)
+for bad in ({"mode": "statefulset"}, {"logFormat": "xml"}, {"allowAnyHost": "yes"},
+            {"confd": {"instances": [{"tags": []}]}}):
+    try:
+        jsonschema.validate(merge(copy.deepcopy(base), bad), schema)
+    except jsonschema.ValidationError:
+        continue
+    sys.exit(f"values.schema.json accepts {bad}")
+print("values.schema.json: defaults and test values valid, bad values refused")
+PY
+  else
+    echo "note: python3-jsonschema not installed; values.schema.json not checked" >&2
+  fi
+fi
+
+render rel "$chart" >"$work/default.yaml" 2>"$work/default.notes" || fail "render with default values: $(cat "$work/default.notes")"
+python3 "$here/manifests_check.py" --rendered "$work/default.yaml" --mode daemonset \
+  --expect-kind DaemonSet --expect-kind ServiceAccount --expect-kind ClusterRole \
+  --expect-kind ClusterRoleBinding || fail "default (daemonset) rendering"
+
+render rel "$chart" -f "$here/helm-values/daemonset.yaml" >"$work/daemonset.yaml" 2>"$work/daemonset.notes" \
+  || fail "render daemonset: $(cat "$work/daemonset.notes")"
+python3 "$here/manifests_check.py" --rendered "$work/daemonset.yaml" --mode daemonset \
+  --expect-kind DaemonSet --expect-kind ServiceAccount --expect-kind ClusterRole \
+  --expect-kind ClusterRoleBinding --expect-kind Service || fail "daemonset rendering"
+
+render rel "$chart" -f "$here/helm-values/deployment.yaml" >"$work/deployment.yaml" 2>"$work/deployment.notes" \
+  || fail "render deployment: $(cat "$work/deployment.notes")"
+python3 "$here/manifests_check.py" --rendered "$work/deployment.yaml" --mode deployment \
+  --expect-kind Deployment --expect-kind ServiceAccount --expect-kind ConfigMap \
+  --expect-kind Service --expect-kind ServiceMonitor || fail "deployment rendering"
+
+# kubectl decodes every rendered object (offline: --local, KUBECONFIG=/dev/null).
+if command -v kubectl >/dev/null; then
+  for f in default daemonset deployment; do
+    KUBECONFIG=/dev/null kubectl label --local -f "$work/$f.yaml" helm-test=1 -o name >/dev/null \
+      || fail "kubectl cannot decode the $f rendering"
+  done
+fi
+
+# Specific values reach the output.
+grep -q 'priorityClassName: system-node-critical' "$work/daemonset.yaml" || fail "priorityClassName not rendered"
+grep -q 'key: dedicated' "$work/daemonset.yaml" || fail "extra toleration not rendered"
+grep -q 'replicas: 2' "$work/deployment.yaml" || fail "replicaCount not rendered"
+grep -q 'udp://datadog-agent.datadog.svc:8125' "$work/deployment.yaml" || fail "dogstatsd.url not rendered"
+if grep -q 'kind: ClusterRole' "$work/deployment.yaml"; then fail "RBAC rendered with discovery off"; fi
+if grep -q -- '--allow-any-host' "$work/default.yaml"; then fail "--allow-any-host is on by default"; fi
+# The conf.d ConfigMap holds a go_expvar conf.
+python3 - "$work/deployment.yaml" <<'PY' || fail "conf.d ConfigMap"
+import sys, yaml
+cms = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "ConfigMap"]
+conf = yaml.safe_load(cms[0]["data"]["values.yaml"])
+assert conf["instances"][0]["expvar_url"] == "http://my-app.default.svc:8080/debug/vars", conf
+assert conf["init_config"] == {"min_collection_interval": 30}, conf
+PY
+grep -q 'port-forward' "$work/default.notes" || [[ ! -s $work/default.notes ]] || fail "NOTES.txt lacks port-forward"
+echo "PASS: chart renders in both modes"
