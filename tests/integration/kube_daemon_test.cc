@@ -149,3 +149,94 @@ TEST(KubeDaemon, SidecarFallsBackToTheDownwardApiFile) {
 
 }  // namespace
 }  // namespace expvar::testing
+
+namespace expvar::testing {
+namespace {
+
+boost::json::object AnnotatedPod(const std::string& name, const std::string& ip, int port,
+                                 const std::string& team) {
+  auto pod = FakeApiServer::MakePod("shop", name, "node-a", ip);
+  pod["spec"].as_object()["containers"].as_array()[0].as_object()["ports"] =
+      boost::json::array{boost::json::object{{"name", "metrics"}, {"containerPort", port}}};
+  pod["metadata"].as_object()["annotations"] = boost::json::object{
+      {"ad.datadoghq.com/app.checks",
+       R"({"go_expvar": {"instances": [{"expvar_url": "http://%%host%%:%%port_metrics%%"}]}})"},
+      {"ad.datadoghq.com/tags", R"({"team": ")" + team + R"("})"}};
+  return pod;
+}
+
+void SetReady(boost::json::object& pod, bool ready) {
+  pod["status"].as_object()["conditions"] = boost::json::array{
+      boost::json::object{{"type", "Ready"}, {"status", ready ? "True" : "False"}}};
+}
+
+// Pods on 127.0.0.2 and 127.0.0.3 come and go, flip readiness, get edited and broken, while the
+// watch is dropped and expires (410): the scraped set follows every change.
+TEST(KubeDaemon, FollowsPodsThroughReadinessEditsDroppedWatchesAnd410) {
+  TempDir dir;
+  Process app_a({EXPVAR_GOAPP, "-listen", "127.0.0.2:0"}, dir.path());
+  Process app_b({EXPVAR_GOAPP, "-listen", "127.0.0.3:0"}, dir.path());
+  auto line_a = app_a.WaitForLine("listening on ", 10s);
+  auto line_b = app_b.WaitForLine("listening on ", 10s);
+  ASSERT_TRUE(line_a && line_b);
+  int port_a = std::stoi(line_a->substr(line_a->rfind(':') + 1));
+  int port_b = std::stoi(line_b->substr(line_b->rfind(':') + 1));
+
+  FakeApiServer api;
+  std::ofstream(dir.path() / "token") << "test-token";
+  api.AddPod(AnnotatedPod("a-1", "127.0.0.2", port_a, "red"));
+  int admin_port = FreeLoopbackPort();
+  std::string admin = "http://127.0.0.1:" + std::to_string(admin_port);
+  Process collector({EXPVAR_BINARY, "run", "--kube-mode", "node", "--node-name", "node-a",
+                     "--kube-api", api.Url(), "--kube-token-file", (dir.path() / "token").string(),
+                     "--listen", "127.0.0.1:" + std::to_string(admin_port), "--dogstatsd-url",
+                     "udp://127.0.0.1:9", "--interval", "1"},
+                    dir.path());
+  auto metrics_have = [&](const std::string& needle) {
+    return Eventually([&] { return Contains(HttpGet(admin + "/metrics"), needle); });
+  };
+  auto metrics_lack = [&](const std::string& needle) {
+    return Eventually([&] { return !Contains(HttpGet(admin + "/metrics"), needle); });
+  };
+  ASSERT_TRUE(metrics_have("pod_name=\"a-1\"")) << collector.Stderr();
+
+  // Unready: stop at once; ready again: back.
+  api.ModifyPod("shop", "a-1", [](boost::json::object& pod) { SetReady(pod, false); });
+  EXPECT_TRUE(metrics_lack("pod_name=\"a-1\""));
+  api.ModifyPod("shop", "a-1", [](boost::json::object& pod) { SetReady(pod, true); });
+  EXPECT_TRUE(metrics_have("pod_name=\"a-1\""));
+
+  // An edit that changes the resolved instance (a tag) restarts it with the new tag.
+  api.ModifyPod("shop", "a-1", [](boost::json::object& pod) {
+    pod["metadata"].as_object()["annotations"].as_object()["ad.datadoghq.com/tags"] =
+        R"({"team": "blue"})";
+  });
+  EXPECT_TRUE(metrics_have("team=\"blue\""));
+  EXPECT_TRUE(metrics_lack("team=\"red\""));
+
+  // A malformed annotation on another pod is reported; the good pod keeps flowing.
+  auto broken = AnnotatedPod("broken-1", "127.0.0.3", port_b, "x");
+  broken["metadata"].as_object()["annotations"].as_object()["ad.datadoghq.com/app.checks"] =
+      "{\"go_expvar\": ";
+  api.AddPod(broken);
+  EXPECT_TRUE(Eventually([&] {
+    auto status = HttpGet(admin + "/status");
+    return Contains(status, "shop/broken-1") && Contains(status, "invalid JSON");
+  }));
+
+  // The watch connection drops; a pod added meanwhile still arrives.
+  api.EndWatches();
+  api.AddPod(AnnotatedPod("b-1", "127.0.0.3", port_b, "green"));
+  EXPECT_TRUE(metrics_have("pod_name=\"b-1\""));
+
+  // History compacted and the watch ends: the re-watch gets 410, the re-list drops a-1, which
+  // was deleted while nobody watched.
+  api.Compact();
+  api.EndWatches();
+  api.DeletePod("shop", "a-1");
+  EXPECT_TRUE(metrics_lack("pod_name=\"a-1\""));
+  EXPECT_TRUE(Contains(HttpGet(admin + "/metrics"), "pod_name=\"b-1\""));
+}
+
+}  // namespace
+}  // namespace expvar::testing
