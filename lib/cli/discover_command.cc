@@ -109,6 +109,8 @@ void PrintTable(const discovery::ProviderResult& result, std::ostream& out) {
   }
   out << result.errors.size() << " problem(s)\n";
   for (const auto& e : result.errors) out << "  " << e.source << ": " << e.message << "\n";
+  out << result.skipped.size() << " skipped\n";
+  for (const auto& s : result.skipped) out << "  " << s.source << ": " << s.message << "\n";
 }
 
 }  // namespace
@@ -159,12 +161,16 @@ int RunDiscoverCommand(const std::vector<std::string>& args, std::ostream& out, 
       return 0;
     }
     if (output != "json") throw UsageError("--output must be table or json");
-    json::array targets, errors;
+    json::array targets, errors, skipped;
     for (const auto& t : result.targets) targets.push_back(InstanceJson(t));
+    for (const auto& s : result.skipped) {
+      skipped.push_back(json::object{{"source", s.source}, {"reason", s.message}});
+    }
     for (const auto& e : result.errors)
       errors.push_back(json::object{{"source", e.source}, {"error", e.message}});
-    out << json::serialize(
-               json::object{{"targets", std::move(targets)}, {"errors", std::move(errors)}})
+    out << json::serialize(json::object{{"targets", std::move(targets)},
+                                        {"errors", std::move(errors)},
+                                        {"skipped", std::move(skipped)}})
         << "\n";
     return 0;
   } catch (const UsageError& e) {

@@ -13,6 +13,8 @@ namespace expvar::discovery {
 struct ProviderResult {
   std::vector<schedule::TargetSpec> targets;
   std::vector<schedule::SourceError> errors;  // files that could not be (re)loaded, warnings
+  // Pods and containers left out on purpose (not ready, not running), for `discover` to explain.
+  std::vector<schedule::SourceError> skipped;
 };
 
 class ConfdProvider {

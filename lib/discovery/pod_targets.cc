@@ -33,7 +33,13 @@ class PodResolver {
 
   void Run() {
     PodTemplates templates = TemplatesFromAnnotations(pod_);
-    if (!Schedulable(pod_, templates.tolerate_unready)) return;
+    if (templates.templates.empty() && templates.errors.empty()) return;  // not ours
+    if (!Schedulable(pod_, templates.tolerate_unready)) {
+      Skip(pod_.phase != "Running"
+               ? "phase " + pod_.phase + ": only Running pods are scraped"
+               : "not Ready (ad.datadoghq.com/tolerate-unready: \"true\" scrapes unready pods)");
+      return;
+    }
     for (const auto& error : templates.errors) Fail(error.annotation, error.message);
     for (const auto& tmpl : templates.templates) Resolve(tmpl);
   }
@@ -41,7 +47,10 @@ class PodResolver {
  private:
   void Resolve(const CheckTemplate& tmpl) {
     const Container* container = FindContainer(tmpl.container);
-    if (!container || !container->running) return;  // it will come back when it runs
+    if (!container || !container->running) {  // it will come back when it runs
+      Skip("container " + tmpl.container + " is not running");
+      return;
+    }
     auto resolved = resolve::ResolveTemplate(tmpl.instance, Context(tmpl.container));
     if (auto* error = std::get_if<resolve::ResolveError>(&resolved)) {
       Fail(tmpl.annotation, error->message);
@@ -107,6 +116,8 @@ class PodResolver {
     }
     return nullptr;
   }
+
+  void Skip(const std::string& why) { out_.skipped.push_back({"pod " + PodName(pod_), why}); }
 
   void Fail(const std::string& annotation, const std::string& message) {
     out_.errors.push_back({"pod " + PodName(pod_) + " annotation " + annotation, message});

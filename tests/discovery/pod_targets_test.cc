@@ -54,7 +54,11 @@ TEST(TargetsFromPods, V1NestedInstancesAndTheLegacyPrefix) {
 TEST(TargetsFromPods, UnreadyPodsWaitUnlessTheyTolerateIt) {
   Pod pod = LoadPod("running_two_containers_v2");
   pod.ready = false;
-  EXPECT_TRUE(TargetsFromPods({pod}, {}).targets.empty());
+  ProviderResult unready = TargetsFromPods({pod}, {});
+  EXPECT_TRUE(unready.targets.empty());
+  ASSERT_EQ(unready.skipped.size(), 1u);  // explained by discover, not an error
+  EXPECT_NE(unready.skipped[0].message.find("not Ready"), std::string::npos);
+  EXPECT_TRUE(unready.errors.empty());
   pod.annotations["ad.datadoghq.com/tolerate-unready"] = "true";
   EXPECT_FALSE(TargetsFromPods({pod}, {}).targets.empty());
   pod.phase = "Pending";
