@@ -7,7 +7,7 @@ BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1
   libgtest-dev libssl-dev libbenchmark-dev)
 # The real peers the integration tests start.
 TEST_PACKAGES=(golang-go etcd-server prometheus openssl curl python3 python3-yaml python3-jsonschema
-  ca-certificates golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev)
+  ca-certificates golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev unzip)
 
 ensure_packages() {
   local missing=()
