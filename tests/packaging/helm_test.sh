@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Lints and renders helm/expvar-collector in both modes and checks the output (kinds, apiVersions,
 # RBAC verbs, probes, security context: manifests_check.py --rendered). Uses `helm lint` and
-# `helm template` when helm is installed; otherwise (helm is not packaged in Debian or npm) it
+# `helm template` when helm is on PATH (scripts/install-helm.sh puts it there); otherwise it
 # builds tests/packaging/helmrender, a text/template+sprig stand-in for `helm template`, from
 # Debian's Go packages, and validates the values files against values.schema.json itself.
 # Usage: helm_test.sh CHART_DIR [WORK_DIR]      exit 0 pass, 1 fail, 77 skip (no renderer)
