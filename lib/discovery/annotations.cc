@@ -42,26 +42,6 @@ class Reporter {
   std::vector<AnnotationError>& errors_;
 };
 
-std::string KindName(const json::value& value) {
-  switch (value.kind()) {
-    case json::kind::null:
-      return "null";
-    case json::kind::bool_:
-      return "a boolean";
-    case json::kind::int64:
-    case json::kind::uint64:
-    case json::kind::double_:
-      return "a number";
-    case json::kind::string:
-      return "a string";
-    case json::kind::array:
-      return "an array";
-    case json::kind::object:
-      return "an object";
-  }
-  return "?";
-}
-
 std::string Quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
 
 std::string Indexed(std::string_view path, std::size_t i) {
@@ -123,7 +103,7 @@ std::optional<json::value> V2InitConfig(const json::object& entry, const std::st
   const json::value* init_config = entry.if_contains("init_config");
   if (init_config == nullptr || init_config->is_null()) return json::object();
   if (!init_config->is_object()) {
-    *error = path + ".init_config: expected an object, got " + KindName(*init_config);
+    *error = path + ".init_config: expected an object, got " + JsonKindName(*init_config);
     return std::nullopt;
   }
   return *init_config;
@@ -135,12 +115,12 @@ bool AppendV2Entry(const std::string& annotation, std::string_view key, const js
                    std::vector<Found>& found, std::string* error) {
   const std::string path = Quoted(key);
   if (!entry.is_object()) {
-    *error = path + ": expected an object, got " + KindName(entry);
+    *error = path + ": expected an object, got " + JsonKindName(entry);
     return false;
   }
   const json::object& object = entry.get_object();
   if (const json::value* name = object.if_contains("name"); name && !name->is_string()) {
-    *error = path + ".name: expected a string, got " + KindName(*name);
+    *error = path + ".name: expected a string, got " + JsonKindName(*name);
     return false;
   }
   std::optional<json::value> init_config = V2InitConfig(object, path, error);
@@ -148,13 +128,14 @@ bool AppendV2Entry(const std::string& annotation, std::string_view key, const js
   const json::value* instances = object.if_contains("instances");
   if (instances == nullptr || instances->is_null()) return true;
   if (!instances->is_array()) {
-    *error = path + ".instances: expected an array, got " + KindName(*instances);
+    *error = path + ".instances: expected an array, got " + JsonKindName(*instances);
     return false;
   }
   const json::array& list = instances->get_array();
   for (std::size_t i = 0; i < list.size(); ++i) {
     if (!list[i].is_object()) {
-      *error = Indexed(path + ".instances", i) + ": expected an object, got " + KindName(list[i]);
+      *error =
+          Indexed(path + ".instances", i) + ": expected an object, got " + JsonKindName(list[i]);
       return false;
     }
     found.push_back({annotation, *init_config, list[i]});
@@ -171,7 +152,7 @@ std::vector<Found> ReadV2(Reporter& reporter, const std::string& key, const std:
     return {};
   }
   if (!checks->is_object()) {
-    reporter.Error(key, "expected a JSON object of checks by name, got " + KindName(*checks));
+    reporter.Error(key, "expected a JSON object of checks by name, got " + JsonKindName(*checks));
     return {};
   }
   std::vector<Found> found;
@@ -194,7 +175,7 @@ std::optional<std::vector<std::size_t>> GoExpvarIndexes(Reporter& reporter, cons
   std::string error;
   std::optional<json::value> names = ParseJson(*reporter.Find(key), &error);
   if (names && !names->is_array())
-    error = "expected an array of check names, got " + KindName(*names);
+    error = "expected an array of check names, got " + JsonKindName(*names);
   if (!error.empty()) {
     reporter.Error(key, error);
     return std::nullopt;
@@ -203,8 +184,8 @@ std::optional<std::vector<std::size_t>> GoExpvarIndexes(Reporter& reporter, cons
   const json::array& list = names->get_array();
   for (std::size_t i = 0; i < list.size(); ++i) {
     if (!list[i].is_string()) {
-      reporter.Error(key,
-                     Indexed("check_names", i) + ": expected a string, got " + KindName(list[i]));
+      reporter.Error(
+          key, Indexed("check_names", i) + ": expected a string, got " + JsonKindName(list[i]));
       return std::nullopt;
     }
     if (list[i].get_string() == kGoExpvarCheck) indexes.push_back(i);
@@ -223,7 +204,7 @@ std::optional<json::array> V1List(Reporter& reporter, const std::string& key,
   }
   std::string error;
   std::optional<json::value> list = ParseJson(*text, &error);
-  if (list && !list->is_array()) error = "expected an array, got " + KindName(*list);
+  if (list && !list->is_array()) error = "expected an array, got " + JsonKindName(*list);
   if (!error.empty()) {
     reporter.Error(key, error);
     return std::nullopt;
@@ -240,7 +221,7 @@ std::optional<json::value> V1InitConfig(const json::value& entry, std::size_t in
   }
   *error = Indexed("init_configs", index) + ": expected an object or a list of one object, got " +
            (entry.is_array() ? "a list of " + std::to_string(entry.get_array().size()) + " items"
-                             : KindName(entry));
+                             : JsonKindName(entry));
   return std::nullopt;
 }
 
@@ -255,14 +236,14 @@ bool AppendV1Instances(const std::string& annotation, const json::value& init_co
   }
   if (!entry.is_array()) {
     *error = Indexed("instances", index) + ": expected an object or a list of objects, got " +
-             KindName(entry);
+             JsonKindName(entry);
     return false;
   }
   const json::array& list = entry.get_array();
   for (std::size_t i = 0; i < list.size(); ++i) {
     if (!list[i].is_object()) {
       *error = Indexed(Indexed("instances", index), i) + ": expected an object, got " +
-               KindName(list[i]);
+               JsonKindName(list[i]);
       return false;
     }
     found.push_back({annotation, init_config, list[i]});
@@ -397,7 +378,7 @@ std::vector<std::string> ReadTags(Reporter& reporter, const std::string& key) {
   if (text == nullptr) return {};
   std::string error;
   std::optional<json::value> tags = ParseJson(*text, &error);
-  if (tags && !tags->is_object()) error = "expected an object of tags, got " + KindName(*tags);
+  if (tags && !tags->is_object()) error = "expected an object of tags, got " + JsonKindName(*tags);
   if (!error.empty()) {
     reporter.Error(key, error);
     return {};
@@ -409,7 +390,7 @@ std::vector<std::string> ReadTags(Reporter& reporter, const std::string& key) {
         out.push_back(std::string(name) + ":" + *tag);
       } else {
         reporter.Error(key, Quoted(name) + ": expected a string or a list of strings, got " +
-                                KindName(element));
+                                JsonKindName(element));
       }
     };
     if (!value.is_array()) {

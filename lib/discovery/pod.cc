@@ -18,28 +18,8 @@ class FieldError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-std::string KindName(const json::value& value) {
-  switch (value.kind()) {
-    case json::kind::null:
-      return "null";
-    case json::kind::bool_:
-      return "a boolean";
-    case json::kind::int64:
-    case json::kind::uint64:
-    case json::kind::double_:
-      return "a number";
-    case json::kind::string:
-      return "a string";
-    case json::kind::array:
-      return "an array";
-    case json::kind::object:
-      return "an object";
-  }
-  return "?";
-}
-
 [[noreturn]] void Fail(const std::string& path, const char* expected, const json::value& got) {
-  throw FieldError(path + ": expected " + expected + ", got " + KindName(got));
+  throw FieldError(path + ": expected " + expected + ", got " + JsonKindName(got));
 }
 
 // The field `key` of `parent`, or nullptr when it is absent or null: the API server omits empty
@@ -206,6 +186,26 @@ void ReadStatus(const json::object& pod_json, Pod& pod) {
 
 }  // namespace
 
+std::string JsonKindName(const boost::json::value& value) {
+  switch (value.kind()) {
+    case boost::json::kind::null:
+      return "null";
+    case boost::json::kind::bool_:
+      return "a boolean";
+    case boost::json::kind::int64:
+    case boost::json::kind::uint64:
+    case boost::json::kind::double_:
+      return "a number";
+    case boost::json::kind::string:
+      return "a string";
+    case boost::json::kind::array:
+      return "an array";
+    case boost::json::kind::object:
+      return "an object";
+  }
+  return "?";
+}
+
 const Container* Pod::FindContainer(const std::string& container_name) const {
   for (const Container& container : containers) {
     if (container.name == container_name) return &container;
@@ -215,7 +215,7 @@ const Container* Pod::FindContainer(const std::string& container_name) const {
 
 std::optional<Pod> PodFromJson(const boost::json::value& json, std::string* error) {
   if (!json.is_object()) {
-    if (error != nullptr) *error = "pod: expected an object, got " + KindName(json);
+    if (error != nullptr) *error = "pod: expected an object, got " + JsonKindName(json);
     return std::nullopt;
   }
   Pod pod;

@@ -38,6 +38,9 @@ struct Pod {
   const Container* FindContainer(const std::string& name) const;
 };
 
+// "a string", "an object", ... for error messages about JSON values of the wrong type.
+std::string JsonKindName(const boost::json::value& value);
+
 // Reads a v1.Pod object (as the API server returns it). Missing optional fields take their
 // zero values; a value of the wrong JSON type is an error naming the field.
 std::optional<Pod> PodFromJson(const boost::json::value& json, std::string* error);
