@@ -4,9 +4,6 @@
 //
 // Usage: dump_series [--defaults-only] [--interval S] CONF.yaml DOC.json [DOC.json ...]
 
-#include <boost/json/serialize.hpp>
-#include <boost/json/string.hpp>
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -16,21 +13,12 @@
 #include <vector>
 
 #include "check/check.h"
+#include "cli/series_json.h"
 #include "config/conf_file.h"
 
 namespace {
 
 using namespace expvar;
-
-std::string Quoted(const std::string& text) {
-  return boost::json::serialize(boost::json::string(text));
-}
-
-std::string Number(double value) {
-  char buffer[64];
-  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return std::string(buffer, ec == std::errc() ? end : buffer);
-}
 
 int Usage() {
   std::cerr << "usage: dump_series [--defaults-only] [--interval S] CONF.yaml DOC.json...\n";
@@ -83,14 +71,7 @@ int main(int argc, char** argv) {
         continue;
       }
       for (const check::Series& series : check::DatadogSeries(plan, result)) {
-        std::string line = "{\"name\": " + Quoted(series.name) + ", \"type\": \"" +
-                           std::string(check::ReportKindName(series.kind)) +
-                           "\", \"value\": " + Number(series.value) + ", \"tags\": [";
-        for (std::size_t i = 0; i < series.tags.size(); ++i) {
-          if (i) line += ", ";
-          line += Quoted(series.tags[i]);
-        }
-        line += "], \"run\": " + std::to_string(run) + "}";
+        std::string line = cli::SeriesJsonLine(series, run);
         std::cout << line << "\n";
       }
     }

@@ -21,20 +21,6 @@ void WriteFile(const std::filesystem::path& path, const std::string& text) {
 }
 
 // Polls `probe` every 100 ms until it returns true or `timeout` passes.
-template <typename Probe>
-bool Eventually(Probe probe, std::chrono::milliseconds timeout = 15s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (probe()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return probe();
-}
-
-bool Contains(const std::optional<std::string>& text, const std::string& needle) {
-  return text && text->find(needle) != std::string::npos;
-}
-
 class Goapp {
  public:
   Goapp(const std::filesystem::path& dir, const std::string& listen = "127.0.0.1:0")

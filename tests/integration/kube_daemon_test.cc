@@ -17,20 +17,6 @@ namespace {
 using namespace std::chrono_literals;
 using discovery::kube::testing::FakeApiServer;
 
-template <typename Probe>
-bool Eventually(Probe probe, std::chrono::milliseconds timeout = 15s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (probe()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return probe();
-}
-
-bool Contains(const std::optional<std::string>& text, const std::string& needle) {
-  return text && text->find(needle) != std::string::npos;
-}
-
 TEST(KubeDaemon, AnnotatedPodOnThisNodeIsScrapedUntilDeleted) {
   TempDir dir;
   Process goapp({EXPVAR_GOAPP, "-listen", "127.0.0.1:0"}, dir.path());

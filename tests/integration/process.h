@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace expvar::testing {
@@ -60,5 +61,21 @@ class TempDir {
 
 // Simple blocking HTTP GET over loopback with curl; empty optional on failure.
 std::optional<std::string> HttpGet(const std::string& url);
+
+// Polls `probe` every 100 ms until it returns true or `timeout` passes.
+template <typename Probe>
+bool Eventually(Probe probe, std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (probe()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return probe();
+}
+
+// Whether a response (or nothing) contains `needle`.
+inline bool Contains(const std::optional<std::string>& text, const std::string& needle) {
+  return text && text->find(needle) != std::string::npos;
+}
 
 }  // namespace expvar::testing
