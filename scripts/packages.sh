@@ -7,7 +7,10 @@ BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1
   libgtest-dev libssl-dev libbenchmark-dev)
 # The real peers the integration tests start.
 TEST_PACKAGES=(golang-go etcd-server prometheus openssl curl python3 python3-yaml python3-jsonschema
-  ca-certificates golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev unzip)
+  ca-certificates golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev unzip yamllint)
+# What bench/run.sh needs beyond the build: the Python reference, a static HTTP server for the
+# targets, the chart, and the profiler used when a number looks wrong.
+BENCH_PACKAGES=(python3 python3-yaml nginx-light gnuplot-nox curl linux-perf)
 
 ensure_packages() {
   local missing=()

@@ -4,6 +4,7 @@
 # `helm template` when helm is on PATH (scripts/install-helm.sh puts it there); otherwise it
 # builds tests/packaging/helmrender, a text/template+sprig stand-in for `helm template`, from
 # Debian's Go packages, and validates the values files against values.schema.json itself.
+# The renderings pass yamllint, and (with helm) every value in values.yaml must change one.
 # Usage: helm_test.sh CHART_DIR [WORK_DIR]      exit 0 pass, 1 fail, 77 skip (no renderer)
 set -euo pipefail
 chart=$(cd "${1:?usage: $0 CHART_DIR [WORK_DIR]}" && pwd)
@@ -108,5 +109,16 @@ conf = yaml.safe_load(cms[0]["data"]["values.yaml"])
 assert conf["instances"][0]["expvar_url"] == "http://my-app.default.svc:8080/debug/vars", conf
 assert conf["init_config"] == {"min_collection_interval": 30}, conf
 PY
+# yamllint (settings in the repository's .yamllint) on every rendering and on the chart's own YAML.
+if command -v yamllint >/dev/null; then
+  yamllint -s -c "$here/../../.yamllint" "$work/default.yaml" "$work/daemonset.yaml" "$work/deployment.yaml" \
+    "$chart/values.yaml" "$chart/Chart.yaml" || fail "yamllint"
+else
+  echo "note: yamllint not installed; renderings not linted" >&2
+fi
+# Every value in values.yaml changes some rendering (needs the real helm: it re-renders per value).
+if command -v helm >/dev/null; then
+  python3 "$here/values_used.py" helm "$chart" "$here"/helm-values/*.yaml || fail "unused values in values.yaml"
+fi
 grep -q 'port-forward' "$work/default.notes" || [[ ! -s $work/default.notes ]] || fail "NOTES.txt lacks port-forward"
 echo "PASS: chart renders in both modes"

@@ -2,6 +2,7 @@
 # Validates deploy/*.yaml offline: kubectl decodes every object (`kubectl label --local`, no API
 # server needed; skipped when kubectl is absent), and manifests_check.py checks kinds, apiVersions
 # and what the collector relies on (RBAC verbs, probes, env, security context, annotations, mounts).
+# yamllint (the repository's .yamllint) checks the style.
 # Usage: manifests_test.sh DEPLOY_DIR     exit 0 pass, 1 fail, 77 skip (no python3-yaml)
 set -euo pipefail
 deploy=$(cd "${1:?usage: $0 DEPLOY_DIR}" && pwd -P)
@@ -19,6 +20,12 @@ if command -v kubectl >/dev/null; then
   echo "kubectl decoded $(echo "$out" | wc -l) objects"
 else
   echo "note: kubectl not installed; only the Python checks run" >&2
+fi
+
+if command -v yamllint >/dev/null; then
+  yamllint -s -c "$here/../../.yamllint" "$deploy" || { echo "FAIL: yamllint $deploy" >&2; exit 1; }
+else
+  echo "note: yamllint not installed; $deploy not linted" >&2
 fi
 
 python3 "$here/manifests_check.py" "$deploy"
