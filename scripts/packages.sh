@@ -5,9 +5,11 @@
 BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev
   libboost-program-options1.81-dev libyaml-cpp-dev prometheus-cpp-dev libspdlog-dev
   libgtest-dev libssl-dev libbenchmark-dev)
+# The libFuzzer harnesses (scripts/fuzz.sh): Clang and its sanitizer/libFuzzer runtimes.
+FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
 # The real peers the integration tests start.
 TEST_PACKAGES=(golang-go etcd-server prometheus openssl curl python3 python3-yaml python3-jsonschema
-  ca-certificates golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev unzip yamllint)
+  ca-certificates golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev unzip yamllint apache2-utils)
 # What bench/run.sh needs beyond the build: the Python reference, a static HTTP server for the
 # targets, the chart, and the profiler used when a number looks wrong.
 BENCH_PACKAGES=(python3 python3-yaml nginx-light gnuplot-nox curl linux-perf)
@@ -30,11 +32,13 @@ ensure_packages() {
   fi
 }
 
-# Configures $1 with the tests enabled and builds the given targets (all when none are given).
+# Configures $1 with the tests enabled (plus the array CMAKE_EXTRA_ARGS when set, e.g.
+# -DEXPVAR_SANITIZE=ON) and builds the given targets (all when none are given).
 build_project() {
   local dir=$1
   shift
-  cmake -S "$ROOT" -B "$dir" -G Ninja -DEXPVAR_BUILD_TESTS=ON >/dev/null
+  cmake -S "$ROOT" -B "$dir" -G Ninja -DEXPVAR_BUILD_TESTS=ON \
+    ${CMAKE_EXTRA_ARGS[@]+"${CMAKE_EXTRA_ARGS[@]}"} >/dev/null
   local targets=()
   [[ $# -gt 0 ]] && targets=(--target "$@")
   cmake --build "$dir" --parallel "$(nproc)" "${targets[@]}"

@@ -15,6 +15,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <charconv>
 #include <exception>
 #include <future>
@@ -23,6 +24,8 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+
+#include "admin/basic_auth.h"
 
 namespace expvar::admin {
 namespace {
@@ -45,6 +48,36 @@ constexpr std::string_view kTextContentType = "text/plain; charset=utf-8";
 constexpr std::string_view kJsonContentType = "application/json";
 
 enum class Route { kMetrics, kHealthz, kReadyz, kStatus };
+
+bool NeedsCredentials(Route route) { return route == Route::kMetrics || route == Route::kStatus; }
+
+// The TLS settings of a web.config; throws WebConfigError naming the file that cannot be used.
+std::shared_ptr<asio::ssl::context> MakeTlsContext(const WebConfig::Tls& tls) {
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::single_dh_use);
+  SSL_CTX_set_min_proto_version(context->native_handle(),
+                                tls.min_version == "TLS13" ? TLS1_3_VERSION : TLS1_2_VERSION);
+  auto use = [](const std::string& key, const std::string& file, auto&& load) {
+    beast::error_code ec;
+    load(ec);
+    if (ec) throw WebConfigError(key + " \"" + file + "\": " + ec.message());
+  };
+  use("tls_server_config.cert_file", tls.cert_file,
+      [&](auto& ec) { context->use_certificate_chain_file(tls.cert_file, ec); });
+  use("tls_server_config.key_file", tls.key_file,
+      [&](auto& ec) { context->use_private_key_file(tls.key_file, asio::ssl::context::pem, ec); });
+  if (tls.client_auth_type != "NoClientCert") {
+    use("tls_server_config.client_ca_file", tls.client_ca_file,
+        [&](auto& ec) { context->load_verify_file(tls.client_ca_file, ec); });
+    auto mode = asio::ssl::verify_peer;
+    if (tls.client_auth_type == "RequireAndVerifyClientCert") {
+      mode |= asio::ssl::verify_fail_if_no_peer_cert;
+    }
+    context->set_verify_mode(mode);
+  }
+  return context;
+}
 
 std::optional<Route> FindRoute(std::string_view target) {
   std::string_view path = target.substr(0, target.find('?'));
@@ -158,10 +191,16 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
   // Coroutines take the Impl by shared_ptr so that it outlives the Server while they finish.
   static asio::awaitable<void> Accept(std::shared_ptr<Impl> self);
   static asio::awaitable<void> Serve(std::shared_ptr<Impl> self, tcp::socket socket);
-  asio::awaitable<bool> ServeOne(beast::tcp_stream& stream, beast::flat_buffer& buffer);
-  asio::awaitable<bool> Write(beast::tcp_stream& stream, Response& response);
-  static asio::awaitable<void> Linger(beast::tcp_stream& stream);
+  template <typename Stream>
+  asio::awaitable<void> Converse(Stream& stream);
+  template <typename Stream>
+  asio::awaitable<bool> ServeOne(Stream& stream, beast::flat_buffer& buffer);
+  template <typename Stream>
+  asio::awaitable<bool> Write(Stream& stream, Response& response);
+  template <typename Stream>
+  static asio::awaitable<void> Linger(Stream& stream);
   Response Handle(const Request& request) const;
+  bool Authorized(Route route, const Request& request) const;
   Response Answer(Route route, unsigned version) const;
   std::string Metrics() const;
   void CloseAll();
@@ -172,6 +211,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
   ServerOptions options_;
   std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;
   StatusProvider status_;
+  std::shared_ptr<asio::ssl::context> tls_;  // null: plain HTTP
+  std::unique_ptr<BasicAuth> auth_;          // null: no credentials asked
   std::atomic<bool> started_{false};
   std::atomic<bool> accepting_{false};  // Start() succeeded
   std::atomic<bool> stopped_{false};
@@ -184,6 +225,11 @@ void Server::Impl::Start() {
     throw std::logic_error("admin server can be started only once");
   }
   tcp::endpoint endpoint = ParseListenAddress(options_.listen);
+  if (options_.web.tls) tls_ = MakeTlsContext(*options_.web.tls);
+  if (!options_.web.basic_auth_users.empty()) {
+    auth_ = std::make_unique<BasicAuth>(options_.web.basic_auth_users);
+    if (!tls_) spdlog::warn("admin: basic auth without TLS: passwords cross the network in clear");
+  }
   try {
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(tcp::acceptor::reuse_address(true));
@@ -195,7 +241,8 @@ void Server::Impl::Start() {
     throw;
   }
   port = acceptor_.local_endpoint().port();
-  spdlog::info("admin: listening on {}:{}", endpoint.address().to_string(), port.load());
+  spdlog::info("admin: listening on {}:{} ({}{})", endpoint.address().to_string(), port.load(),
+               tls_ ? "https" : "http", auth_ ? ", basic auth on /metrics and /status" : "");
   accepting_ = true;
   asio::co_spawn(strand_, Accept(shared_from_this()), LogFailure("accept loop"));
 }
@@ -246,22 +293,51 @@ asio::awaitable<void> Server::Impl::Accept(std::shared_ptr<Impl> self) {
 }
 
 asio::awaitable<void> Server::Impl::Serve(std::shared_ptr<Impl> self, tcp::socket socket) {
-  beast::tcp_stream stream(std::move(socket));
-  std::uint64_t id = self->next_connection_id_++;
-  self->connections_.emplace(id, &stream);
-  beast::flat_buffer buffer;
-  for (bool more = true; more && !self->stopped_;) more = co_await self->ServeOne(stream, buffer);
-  self->connections_.erase(id);
+  if (self->tls_) {
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *self->tls_);
+    co_await self->Converse(stream);
+  } else {
+    beast::tcp_stream stream(std::move(socket));
+    co_await self->Converse(stream);
+  }
+}
+
+namespace {
+
+// Completes the TLS handshake; a plain stream has none.
+asio::awaitable<bool> Handshake(beast::tcp_stream&, std::chrono::milliseconds) { co_return true; }
+
+asio::awaitable<bool> Handshake(beast::ssl_stream<beast::tcp_stream>& stream,
+                                std::chrono::milliseconds timeout) {
+  beast::get_lowest_layer(stream).expires_after(timeout);
+  auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kAwaitTuple);
+  // Port scanners and plain-HTTP clients end here all the time: not worth a warning.
+  if (ec) spdlog::debug("admin: TLS handshake failed: {}", ec.message());
+  co_return !ec;
+}
+
+}  // namespace
+
+template <typename Stream>
+asio::awaitable<void> Server::Impl::Converse(Stream& stream) {
+  beast::tcp_stream& tcp = beast::get_lowest_layer(stream);
+  std::uint64_t id = next_connection_id_++;
+  connections_.emplace(id, &tcp);
+  if (co_await Handshake(stream, options_.read_timeout)) {
+    beast::flat_buffer buffer;
+    for (bool more = true; more && !stopped_;) more = co_await ServeOne(stream, buffer);
+  }
+  connections_.erase(id);
   beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  tcp.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 // Reads one request and answers it; false when the connection should end.
-asio::awaitable<bool> Server::Impl::ServeOne(beast::tcp_stream& stream,
-                                             beast::flat_buffer& buffer) {
+template <typename Stream>
+asio::awaitable<bool> Server::Impl::ServeOne(Stream& stream, beast::flat_buffer& buffer) {
   http::request_parser<http::string_body> parser;
   parser.body_limit(options_.max_body_bytes);
-  stream.expires_after(options_.read_timeout);
+  beast::get_lowest_layer(stream).expires_after(options_.read_timeout);
   [[maybe_unused]] auto [ec, bytes] =
       co_await http::async_read(stream, buffer, parser, kAwaitTuple);
   if (ec) {
@@ -279,18 +355,20 @@ asio::awaitable<bool> Server::Impl::ServeOne(beast::tcp_stream& stream,
   co_return keep_alive;
 }
 
-asio::awaitable<bool> Server::Impl::Write(beast::tcp_stream& stream, Response& response) {
-  stream.expires_after(options_.read_timeout);
+template <typename Stream>
+asio::awaitable<bool> Server::Impl::Write(Stream& stream, Response& response) {
+  beast::get_lowest_layer(stream).expires_after(options_.read_timeout);
   [[maybe_unused]] auto [ec, bytes] = co_await http::async_write(stream, response, kAwaitTuple);
   co_return !ec;
 }
 
 // A refused client may still be sending its request. Closing with unread input would reset the
 // connection, and the reset can discard our answer before the client reads it.
-asio::awaitable<void> Server::Impl::Linger(beast::tcp_stream& stream) {
+template <typename Stream>
+asio::awaitable<void> Server::Impl::Linger(Stream& stream) {
   beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream.expires_after(kLingerTime);
+  beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
+  beast::get_lowest_layer(stream).expires_after(kLingerTime);
   std::array<char, 4096> discard;
   for (std::size_t total = 0; total < kMaxLingerBytes;) {
     auto [ec, bytes] = co_await stream.async_read_some(asio::buffer(discard), kAwaitTuple);
@@ -312,6 +390,12 @@ Response Server::Impl::Handle(const Request& request) const {
     response.set(http::field::allow, "GET");
     return response;
   }
+  if (!Authorized(*route, request)) {
+    Response response =
+        MakeResponse(http::status::unauthorized, version, kTextContentType, "unauthorized\n");
+    response.set(http::field::www_authenticate, "Basic realm=\"expvar-collector\"");
+    return response;
+  }
   try {
     return Answer(*route, version);
   } catch (const std::exception& e) {
@@ -319,6 +403,12 @@ Response Server::Impl::Handle(const Request& request) const {
     return MakeResponse(http::status::internal_server_error, version, kTextContentType,
                         "internal error\n");
   }
+}
+
+bool Server::Impl::Authorized(Route route, const Request& request) const {
+  if (!auth_ || !NeedsCredentials(route)) return true;
+  auto header = request[http::field::authorization];
+  return auth_->Allows(std::string_view(header.data(), header.size()));
 }
 
 Response Server::Impl::Answer(Route route, unsigned version) const {

@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "admin/web_config.h"
+
 namespace expvar::admin {
 
 struct ServerOptions {
@@ -22,6 +24,9 @@ struct ServerOptions {
   std::chrono::milliseconds read_timeout{30'000};
   std::size_t max_body_bytes = 8 * 1024;  // only GETs are served; bodies are never needed
   std::size_t max_connections = 64;       // beyond this, new connections are closed at once
+  // TLS for every route, and basic auth for /metrics and /status (not the kubelet's probes,
+  // which carry no credentials and reveal nothing).
+  WebConfig web;
 };
 
 // Returns the JSON document served on /status; called on the server's thread for each request.
@@ -34,8 +39,9 @@ boost::asio::ip::tcp::endpoint ParseListenAddress(std::string_view address);
 // Routes: GET /metrics (Prometheus text 0.0.4 from the collectables, in order; a family name
 // that an earlier collectable already produced is skipped), /healthz, /readyz (503 until
 // SetReady(true)), /status; 404 for other paths, 405 for other methods on these paths,
-// 400/413/431 for requests that cannot be parsed. All network work runs on one strand of the
-// given io_context.
+// 400/413/431 for requests that cannot be parsed, 401 for /metrics and /status without valid
+// credentials when basic auth is configured. All network work runs on one strand of the given
+// io_context.
 class Server {
  public:
   Server(boost::asio::io_context& io, ServerOptions options,
@@ -44,7 +50,8 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds and starts accepting. Throws std::invalid_argument for a malformed address and
+  // Binds and starts accepting. Throws std::invalid_argument for a malformed address,
+  // WebConfigError when the TLS certificate or key cannot be used, and
   // boost::system::system_error when it cannot be bound.
   void Start();
 

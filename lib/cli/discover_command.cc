@@ -141,11 +141,8 @@ int RunDiscoverCommand(const std::vector<std::string>& args, std::ostream& out, 
     RunOptions options = parsed.options;
     discovery::ProviderResult result;
     if (!pods_file.empty()) {
-      discovery::PodTargetOptions targets;
-      targets.mode =
-          options.kube_mode == "pod" ? discovery::PodMode::kPod : discovery::PodMode::kNode;
-      targets.allow_any_host = options.allow_any_host;
-      targets.env = discovery::kube::GetEnv;
+      discovery::PodTargetOptions targets =
+          PodTargetOptionsFor(options, options.kube_mode == "pod" ? "pod" : "node");
       result = discovery::TargetsFromPods(PodsFromFile(pods_file), targets);
     } else {
       if (options.kube_mode == "auto") options.kube_mode = EffectiveKubeMode(options);

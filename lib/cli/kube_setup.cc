@@ -26,6 +26,8 @@ discovery::PodTargetOptions PodTargetOptionsFor(const RunOptions& options,
   targets.mode = mode == "pod" ? discovery::PodMode::kPod : discovery::PodMode::kNode;
   targets.sidecar_host = EnvOr("POD_IP", "127.0.0.1");
   targets.allow_any_host = options.allow_any_host;
+  targets.max_targets_per_pod = options.max_targets_per_pod;
+  targets.max_targets_per_node = options.max_targets_per_node;
   targets.env = sink::ProcessEnvironment;
   return targets;
 }

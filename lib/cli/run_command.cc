@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -31,6 +33,13 @@ using namespace std::chrono_literals;
 
 // A small fixed pool: scrapes are I/O bound and the check is microseconds of CPU.
 constexpr int kIoThreads = 2;
+
+// --interval in whole milliseconds, at least 1 (a 0 ms interval divided by zero on the scrape
+// grid: `--interval 0.0001` crashed with SIGFPE) and at most 1e9 s (the conf.d limit; a larger
+// double does not fit the cast).
+std::chrono::milliseconds DefaultInterval(double seconds) {
+  return std::chrono::milliseconds(std::llround(std::clamp(seconds * 1000, 1.0, 1e12)));
+}
 
 // Turns scheduler events into the collector's self-metrics.
 class SelfMetricsObserver : public schedule::ScrapeObserver {
@@ -73,6 +82,18 @@ sink::DogStatsDAddress DogStatsDAddressFor(const RunOptions& options) {
           : sink::ParseDogStatsDUrl(options.dogstatsd_url, &error);
   if (!address) throw UsageError("dogstatsd: " + error);
   return *address;
+}
+
+admin::ServerOptions AdminOptionsFor(const RunOptions& options) {
+  admin::ServerOptions admin;
+  admin.listen = options.listen;
+  if (options.web_config_file.empty()) return admin;
+  try {
+    admin.web = admin::LoadWebConfig(options.web_config_file);
+  } catch (const admin::WebConfigError& e) {
+    throw UsageError(std::string("--web-config-file: ") + e.what());
+  }
+  return admin;
 }
 
 std::vector<std::string> GlobalTags(const RunOptions& options) {
@@ -184,10 +205,8 @@ class Daemon {
         dogstatsd_(io_.get_executor(), DogStatsDAddressFor(options), GlobalTags(options)),
         observer_(self_metrics_),
         scheduler_(io_, {&dogstatsd_, prometheus_.get()}, &observer_,
-                   {std::chrono::milliseconds(static_cast<long>(options.interval_seconds * 1000)),
-                    1000ms}),
-        server_(admin_io_, admin::ServerOptions{.listen = options.listen},
-                {self_metrics_.Registry(), prometheus_},
+                   {DefaultInterval(options.interval_seconds), 1000ms}),
+        server_(admin_io_, AdminOptionsFor(options), {self_metrics_.Registry(), prometheus_},
                 [this] { return scheduler_.StatusJson(); }),
         datagram_sync_(io_, dogstatsd_, self_metrics_),
         signals_(io_, SIGINT, SIGTERM, SIGHUP) {
@@ -211,7 +230,11 @@ class Daemon {
   }
 
   int Run() {
-    server_.Start();
+    try {
+      server_.Start();
+    } catch (const admin::WebConfigError& e) {
+      throw UsageError("--web-config-file " + options_.web_config_file + ": " + e.what());
+    }
     spdlog::info("admin server on {} (port {}); dogstatsd to {}", options_.listen,
                  server_.BoundPort(), dogstatsd_.address().ToString());
     Reload();

@@ -48,6 +48,8 @@ po::options_description Describe(RunOptions& o, std::vector<Binding>& bindings) 
       "config", po::value(&o.config_file),
       "YAML file with any of these options as keys (flags win)");
   add("listen", &o.listen, "admin HTTP address for /metrics /healthz /readyz /status");
+  add("web-config-file", &o.web_config_file,
+      "Prometheus web.config YAML: TLS, and basic auth for /metrics and /status");
   add("confd", &o.confd, "directory holding go_expvar.d/*.yaml (Datadog's conf.d layout)");
   add("dogstatsd-url", &o.dogstatsd_url,
       "udp://host:port or unix:///path (default: DD_DOGSTATSD_URL, DD_AGENT_HOST + "
@@ -64,6 +66,10 @@ po::options_description Describe(RunOptions& o, std::vector<Binding>& bindings) 
   add("pod-namespace", &o.pod_namespace, "this pod's namespace (default $POD_NAMESPACE)");
   add("podinfo-annotations", &o.podinfo_annotations, "downward-API annotations file (pod mode)");
   add_switch("allow-any-host", &o.allow_any_host, "let annotations point at any host");
+  add("max-targets-per-pod", &o.max_targets_per_pod,
+      "most targets one pod's annotations may ask for (0: no limit)");
+  add("max-targets-per-node", &o.max_targets_per_node,
+      "most annotation targets in all (0: no limit); older pods are admitted first");
   add("interval", &o.interval_seconds, "default seconds between scrapes of a target");
   add("log-level", &o.log_level, "trace, debug, info, warn, error or off");
   add("log-format", &o.log_format, "text or json");
@@ -148,11 +154,15 @@ ParsedRunOptions ParseRunOptions(const std::vector<std::string>& args) {
 
 std::string DescribeRunOptions(const RunOptions& o) {
   std::ostringstream out;
-  out << "listen=" << o.listen << " confd=" << (o.confd.empty() ? "(none)" : o.confd)
+  out << "listen=" << o.listen
+      << " web_config_file=" << (o.web_config_file.empty() ? "(none)" : o.web_config_file)
+      << " confd=" << (o.confd.empty() ? "(none)" : o.confd)
       << " dogstatsd_url=" << (o.dogstatsd_url.empty() ? "(from environment)" : o.dogstatsd_url)
       << " kube_mode=" << o.kube_mode << " interval=" << o.interval_seconds << "s"
       << " log_level=" << o.log_level << " log_format=" << o.log_format
-      << " allow_any_host=" << (o.allow_any_host ? "true" : "false") << " tags=";
+      << " allow_any_host=" << (o.allow_any_host ? "true" : "false")
+      << " max_targets_per_pod=" << o.max_targets_per_pod
+      << " max_targets_per_node=" << o.max_targets_per_node << " tags=";
   for (std::size_t i = 0; i < o.tags.size(); ++i) out << (i ? "," : "") << o.tags[i];
   return out.str();
 }

@@ -11,6 +11,7 @@ namespace expvar::cli {
 struct RunOptions {
   std::string config_file;
   std::string listen = "0.0.0.0:9145";
+  std::string web_config_file;  // Prometheus web.config: TLS and basic auth for the admin server
   std::string confd;
   std::string dogstatsd_url;       // empty: resolved from DD_* variables at start
   std::string kube_mode = "auto";  // auto: node in a cluster with NODE_NAME set, else off
@@ -23,6 +24,8 @@ struct RunOptions {
   std::string pod_namespace;
   std::string podinfo_annotations;
   bool allow_any_host = false;
+  unsigned max_targets_per_pod = 10;     // annotation targets only; 0: no limit
+  unsigned max_targets_per_node = 2000;  // annotation targets of this collector; 0: no limit
   double interval_seconds = 15;
   std::string log_level = "info";
   std::string log_format = "text";

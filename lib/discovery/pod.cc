@@ -90,6 +90,8 @@ void ReadMetadata(const json::object& pod_json, Pod& pod) {
   pod.name = StringField(*metadata, "name", "metadata.name");
   pod.namespace_name = StringField(*metadata, "namespace", "metadata.namespace");
   pod.resource_version = StringField(*metadata, "resourceVersion", "metadata.resourceVersion");
+  pod.creation_timestamp =
+      StringField(*metadata, "creationTimestamp", "metadata.creationTimestamp");
   pod.annotations = StringMapField(*metadata, "annotations", "metadata.annotations");
   pod.labels = StringMapField(*metadata, "labels", "metadata.labels");
 }

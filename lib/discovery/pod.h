@@ -27,6 +27,7 @@ struct Pod {
   std::string namespace_name;
   std::string node_name;
   std::string resource_version;
+  std::string creation_timestamp;    // metadata.creationTimestamp, RFC 3339 in UTC
   std::string phase;                 // status.phase
   bool ready = false;                // condition Ready=True
   std::string pod_ip;                // status.podIP

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <iterator>
+#include <tuple>
 
 #include "config/conf_file.h"
 #include "discovery/annotations.h"
@@ -128,11 +130,55 @@ class PodResolver {
   ProviderResult& out_;
 };
 
+// Older pods first, so that the node limit keeps what is already scraped when a pod is added.
+std::vector<const Pod*> OldestFirst(const std::vector<Pod>& pods) {
+  std::vector<const Pod*> order;
+  order.reserve(pods.size());
+  for (const auto& pod : pods) order.push_back(&pod);
+  std::stable_sort(order.begin(), order.end(), [](const Pod* a, const Pod* b) {
+    return std::tie(a->creation_timestamp, a->namespace_name, a->name) <
+           std::tie(b->creation_timestamp, b->namespace_name, b->name);
+  });
+  return order;
+}
+
+void CapPerPod(const Pod& pod, std::size_t limit, ProviderResult& own) {
+  if (limit == 0 || own.targets.size() <= limit) return;
+  own.errors.push_back(
+      {"pod " + PodName(pod), "asks for " + std::to_string(own.targets.size()) +
+                                  " go_expvar instances, more than --max-targets-per-pod " +
+                                  std::to_string(limit) + ": only the first " +
+                                  std::to_string(limit) + " are scraped"});
+  own.targets.resize(limit);
+}
+
+void Admit(const Pod& pod, std::size_t node_limit, ProviderResult own, ProviderResult& result) {
+  if (node_limit != 0 && result.targets.size() + own.targets.size() > node_limit) {
+    own.errors.push_back({"pod " + PodName(pod),
+                          "not scraped: its " + std::to_string(own.targets.size()) +
+                              " targets would take this collector over --max-targets-per-node " +
+                              std::to_string(node_limit) + " (older pods already have " +
+                              std::to_string(result.targets.size()) + ")"});
+    own.targets.clear();
+  }
+  auto append = [](auto& to, auto& from) {
+    to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+  };
+  append(result.targets, own.targets);
+  append(result.errors, own.errors);
+  append(result.skipped, own.skipped);
+}
+
 }  // namespace
 
 ProviderResult TargetsFromPods(const std::vector<Pod>& pods, const PodTargetOptions& options) {
   ProviderResult result;
-  for (const auto& pod : pods) PodResolver(pod, options, result).Run();
+  for (const Pod* pod : OldestFirst(pods)) {
+    ProviderResult own;
+    PodResolver(*pod, options, own).Run();
+    CapPerPod(*pod, options.max_targets_per_pod, own);
+    Admit(*pod, options.max_targets_per_node, std::move(own), result);
+  }
   return result;
 }
 

@@ -2,6 +2,7 @@
 // instances.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <optional>
@@ -23,12 +24,19 @@ struct PodTargetOptions {
   std::string sidecar_host = "127.0.0.1";  // %%host%% in pod mode
   bool allow_any_host = false;
   std::function<std::optional<std::string>(const std::string&)> env;  // %%env_X%%
+  // Anyone who can create a pod can ask for targets, so both counts are capped (0: no cap).
+  std::size_t max_targets_per_pod = 10;
+  std::size_t max_targets_per_node = 2000;
 };
 
 // Every go_expvar instance the pods' annotations ask for, resolved, with the pod tags
 // (kube_namespace, pod_name, kube_container_name, annotation tags); and every problem, naming
 // the pod and the annotation. Pods that are not Running and Ready (unless they tolerate it) and
 // containers that are not running contribute nothing and no error.
+// Limits: a pod asking for more than max_targets_per_pod gets its first ones; pods are admitted
+// oldest first (creationTimestamp, then namespace/name) and a pod whose targets would take the
+// total over max_targets_per_node gets none. Both are reported as errors naming the pod, so a
+// new pod cannot push out the targets of pods already scraped.
 ProviderResult TargetsFromPods(const std::vector<Pod>& pods, const PodTargetOptions& options);
 
 }  // namespace expvar::discovery

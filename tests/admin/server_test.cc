@@ -15,6 +15,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -108,6 +109,66 @@ std::vector<Reply> Send(std::uint16_t port,
 Reply Send(std::uint16_t port, http::request<http::string_body> request) {
   auto replies = Send(port, std::vector{std::move(request)});
   return replies.empty() ? Failure("no reply") : replies.front();
+}
+
+// GET over TLS, trusting only ca_file; Failure() when the handshake or exchange fails.
+asio::awaitable<void> TlsExchange(std::uint16_t port, std::string target, std::string ca_file,
+                                  Reply& reply) {
+  asio::ssl::context context(asio::ssl::context::tls_client);
+  context.load_verify_file(ca_file);
+  context.set_verify_mode(asio::ssl::verify_peer);
+  beast::ssl_stream<beast::tcp_stream> stream(co_await asio::this_coro::executor, context);
+  beast::get_lowest_layer(stream).expires_after(kClientTimeout);
+  auto [connect_ec] = co_await beast::get_lowest_layer(stream).async_connect(
+      tcp::endpoint(asio::ip::address_v4::loopback(), port), kAwaitTuple);
+  if (connect_ec) {
+    reply = Failure(connect_ec.message());
+    co_return;
+  }
+  auto [handshake_ec] =
+      co_await stream.async_handshake(asio::ssl::stream_base::client, kAwaitTuple);
+  if (handshake_ec) {
+    reply = Failure("handshake: " + handshake_ec.message());
+    co_return;
+  }
+  auto request = Get(target);
+  auto [write_ec, written] = co_await http::async_write(stream, request, kAwaitTuple);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  auto [read_ec, read] = co_await http::async_read(stream, buffer, response, kAwaitTuple);
+  reply =
+      write_ec || read_ec ? Failure((write_ec ? write_ec : read_ec).message()) : ToReply(response);
+}
+
+Reply TlsGet(std::uint16_t port, const std::string& target, const std::string& ca_file) {
+  asio::io_context io;
+  Reply reply = Failure("no reply");
+  asio::co_spawn(io, TlsExchange(port, target, ca_file, reply), asio::detached);
+  io.run_for(2 * kClientTimeout);
+  return reply;
+}
+
+// A self-signed certificate for 127.0.0.1, made by the openssl command line in a fresh dir.
+struct Certificate {
+  std::filesystem::path dir;
+  std::string cert;
+  std::string key;
+};
+
+Certificate MakeCertificate() {
+  Certificate c;
+  c.dir = std::filesystem::temp_directory_path() /
+          ("admin_tls_" + std::to_string(::getpid()) + "_" +
+           std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::filesystem::create_directories(c.dir);
+  c.cert = (c.dir / "tls.crt").string();
+  c.key = (c.dir / "tls.key").string();
+  std::string command =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+      "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+      c.key + " -out " + c.cert + " >/dev/null 2>&1";
+  if (std::system(command.c_str()) != 0) throw std::runtime_error("openssl req failed");
+  return c;
 }
 
 struct RawResult {
@@ -501,6 +562,64 @@ TEST_F(ServerTest, MalformedListenAddressThrows) {
   options.listen = "nonsense";
   Server server(io_, options, {}, nullptr);
   EXPECT_THROW(server.Start(), std::invalid_argument);
+}
+
+TEST_F(ServerTest, TlsServesEveryRouteAndPlainHttpGetsNoAnswer) {
+  Certificate certificate = MakeCertificate();
+  ServerOptions options;
+  options.web.tls.emplace();
+  options.web.tls->cert_file = certificate.cert;
+  options.web.tls->key_file = certificate.key;
+  StartServer(options);
+  for (const char* path : {"/healthz", "/metrics", "/status"}) {
+    Reply reply = TlsGet(port_, path, certificate.cert);
+    EXPECT_EQ(reply.status, 200) << path << ": " << reply.error;
+  }
+  Reply plain = Send(port_, Get("/healthz"));
+  EXPECT_EQ(plain.status, 0);
+  EXPECT_FALSE(plain.error.empty());
+  // The server survives the failed handshake.
+  EXPECT_EQ(TlsGet(port_, "/healthz", certificate.cert).status, 200);
+  std::filesystem::remove_all(certificate.dir);
+}
+
+TEST_F(ServerTest, AnUnusableCertificateFailsStartNamingTheFile) {
+  Certificate certificate = MakeCertificate();
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.web.tls.emplace();
+  options.web.tls->cert_file = certificate.key;
+  options.web.tls->key_file = certificate.key;
+  Server server(io_, options, {}, nullptr);
+  try {
+    server.Start();
+    ADD_FAILURE() << "started with a key as its certificate";
+  } catch (const WebConfigError& e) {
+    EXPECT_TRUE(Contains(e.what(), "tls_server_config.cert_file")) << e.what();
+    EXPECT_TRUE(Contains(e.what(), certificate.key)) << e.what();
+  }
+  std::filesystem::remove_all(certificate.dir);
+}
+
+TEST_F(ServerTest, BasicAuthGuardsMetricsAndStatusButNotTheProbes) {
+  ServerOptions options;
+  // `htpasswd -nbB prometheus 's3cret:pa55'`
+  options.web.basic_auth_users = {
+      {"prometheus", "$2y$05$xbjvYAmiLFuv7IXgAdv0cOwySfu/wHaKhDZzGUZav1cc0JbN6HAT6"}};
+  StartServer(options);
+  server_->SetReady(true);
+  for (const char* path : {"/metrics", "/status"}) {
+    Reply anonymous = Send(port_, Get(path));
+    EXPECT_EQ(anonymous.status, 401) << path;
+    auto wrong = Get(path);
+    wrong.set(http::field::authorization, "Basic cHJvbWV0aGV1czpzM2NyZXQ=");
+    EXPECT_EQ(Send(port_, wrong).status, 401) << path;
+    auto right = Get(path);
+    right.set(http::field::authorization, "Basic cHJvbWV0aGV1czpzM2NyZXQ6cGE1NQ==");
+    EXPECT_EQ(Send(port_, right).status, 200) << path;
+  }
+  EXPECT_EQ(Send(port_, Get("/healthz")).status, 200);
+  EXPECT_EQ(Send(port_, Get("/readyz")).status, 200);
 }
 
 TEST(ServerIpv6Test, ListensOnIpv6Loopback) {

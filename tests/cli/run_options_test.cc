@@ -42,6 +42,18 @@ TEST(ParseRunOptions, FlagsBeatTheFileAndTheFileFillsTheRest) {
   std::filesystem::remove(file);
 }
 
+TEST(ParseRunOptions, TargetLimitsAndWebConfigFromFlagsOrFile) {
+  RunOptions defaults = ParseRunOptions({}).options;
+  EXPECT_EQ(defaults.max_targets_per_pod, 10u);
+  EXPECT_EQ(defaults.max_targets_per_node, 2000u);
+  EXPECT_TRUE(defaults.web_config_file.empty());
+  std::string file = WriteConfig("max_targets_per_pod: 3\nweb_config_file: /etc/web.yml\n");
+  RunOptions o = ParseRunOptions({"--config", file, "--max-targets-per-node", "0"}).options;
+  EXPECT_EQ(o.max_targets_per_pod, 3u);
+  EXPECT_EQ(o.max_targets_per_node, 0u);
+  EXPECT_EQ(o.web_config_file, "/etc/web.yml");
+}
+
 TEST(ParseRunOptions, RepeatedTagFlags) {
   RunOptions o = ParseRunOptions({"--tag", "a:1", "--tag", "b"}).options;
   EXPECT_EQ(o.tags, (std::vector<std::string>{"a:1", "b"}));

@@ -137,4 +137,69 @@ TEST(TargetsFromPods, OnePodsErrorsLeaveOtherPodsAlone) {
 }
 
 }  // namespace
+// A copy of a running pod whose container "api" asks for `instances` go_expvar instances.
+Pod PodAsking(int instances, const std::string& name, const std::string& created) {
+  Pod pod = LoadPod("running_two_containers_v2");
+  pod.name = name;
+  pod.uid = "uid-" + name;
+  pod.creation_timestamp = created;
+  std::string list;
+  for (int i = 0; i < instances; ++i) {
+    list += (i ? "," : "") + std::string(R"({"expvar_url": "http://%%host%%:6060/v)") +
+            std::to_string(i) + "\"}";
+  }
+  pod.annotations = {
+      {"ad.datadoghq.com/api.checks", R"({"go_expvar": {"instances": [)" + list + "]}}"}};
+  return pod;
+}
+
+std::vector<std::string> PodNames(const ProviderResult& result) {
+  std::vector<std::string> names;
+  for (const auto& t : result.targets) {
+    for (const auto& tag : t.instance.tags) {
+      if (tag.starts_with("pod_name:")) names.push_back(tag.substr(9));
+    }
+  }
+  return names;
+}
+
+TEST(TargetsFromPods, APodGetsAtMostMaxTargetsPerPodAndIsToldWhy) {
+  PodTargetOptions options;
+  options.max_targets_per_pod = 2;
+  ProviderResult result =
+      TargetsFromPods({PodAsking(3, "greedy", "2026-01-01T00:00:00Z")}, options);
+  ASSERT_EQ(result.targets.size(), 2u);
+  EXPECT_EQ(result.targets[0].instance.expvar_url, "http://10.244.2.14:6060/v0");
+  EXPECT_EQ(result.targets[1].instance.expvar_url, "http://10.244.2.14:6060/v1");
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].source, "pod payments/greedy");
+  EXPECT_NE(result.errors[0].message.find("asks for 3"), std::string::npos);
+  EXPECT_NE(result.errors[0].message.find("--max-targets-per-pod 2"), std::string::npos);
+
+  options.max_targets_per_pod = 0;  // no limit
+  EXPECT_EQ(TargetsFromPods({PodAsking(3, "greedy", "")}, options).targets.size(), 3u);
+}
+
+TEST(TargetsFromPods, TheNodeLimitAdmitsOlderPodsFirstWhateverTheListOrder) {
+  PodTargetOptions options;
+  options.max_targets_per_node = 3;
+  Pod oldest = PodAsking(1, "oldest", "2026-01-01T00:00:00Z");
+  Pod middle = PodAsking(2, "middle", "2026-01-02T00:00:00Z");
+  Pod newest = PodAsking(1, "newest", "2026-01-03T00:00:00Z");
+  for (const auto& pods :
+       {std::vector<Pod>{newest, middle, oldest}, std::vector<Pod>{oldest, newest, middle}}) {
+    ProviderResult result = TargetsFromPods(pods, options);
+    EXPECT_EQ(PodNames(result), (std::vector<std::string>{"oldest", "middle", "middle"}));
+    ASSERT_EQ(result.errors.size(), 1u);
+    EXPECT_EQ(result.errors[0].source, "pod payments/newest");
+    EXPECT_NE(result.errors[0].message.find("--max-targets-per-node 3"), std::string::npos);
+  }
+  // A pod too big for the room left does not stop a smaller, newer one from fitting.
+  options.max_targets_per_node = 2;
+  ProviderResult result = TargetsFromPods({oldest, middle, newest}, options);
+  EXPECT_EQ(PodNames(result), (std::vector<std::string>{"oldest", "newest"}));
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].source, "pod payments/middle");
+}
+
 }  // namespace expvar::discovery

@@ -100,6 +100,29 @@ grep -q 'key: dedicated' "$work/daemonset.yaml" || fail "extra toleration not re
 grep -q 'replicas: 2' "$work/deployment.yaml" || fail "replicaCount not rendered"
 grep -q 'udp://datadog-agent.datadog.svc:8125' "$work/deployment.yaml" || fail "dogstatsd.url not rendered"
 if grep -q 'kind: ClusterRole' "$work/deployment.yaml"; then fail "RBAC rendered with discovery off"; fi
+# webConfig: the Secret is mounted where --web-config-file points, and everything speaks HTTPS.
+python3 - "$work/deployment.yaml" "$work/default.yaml" <<'PY' || fail "webConfig rendering"
+import sys, yaml
+def pod_spec(path):
+    docs = [d for d in yaml.safe_load_all(open(path)) if d and d["kind"] in ("Deployment", "DaemonSet")]
+    return docs[0]["spec"]["template"]
+tls, plain = pod_spec(sys.argv[1]), pod_spec(sys.argv[2])
+c = tls["spec"]["containers"][0]
+args = c["args"]
+web = args[args.index("--web-config-file") + 1]
+mount = next(m for m in c["volumeMounts"] if m["name"] == "web-config")
+assert web.startswith(mount["mountPath"] + "/"), (web, mount)
+vol = next(v for v in tls["spec"]["volumes"] if v["name"] == "web-config")
+assert vol["secret"]["secretName"] == "expvar-collector-web", vol
+for probe in ("livenessProbe", "readinessProbe"):
+    assert c[probe]["httpGet"]["scheme"] == "HTTPS", c[probe]
+    assert plain["spec"]["containers"][0][probe]["httpGet"]["scheme"] == "HTTP"
+assert tls["metadata"]["annotations"]["prometheus.io/scheme"] == "https"
+assert "--web-config-file" not in plain["spec"]["containers"][0]["args"]
+sm = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "ServiceMonitor"][0]
+ep = sm["spec"]["endpoints"][0]
+assert ep["scheme"] == "https" and ep["tlsConfig"] == {"insecureSkipVerify": True}, ep
+PY
 if grep -q -- '--allow-any-host' "$work/default.yaml"; then fail "--allow-any-host is on by default"; fi
 # The conf.d ConfigMap holds a go_expvar conf.
 python3 - "$work/deployment.yaml" <<'PY' || fail "conf.d ConfigMap"

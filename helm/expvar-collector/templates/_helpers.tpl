@@ -78,6 +78,9 @@ metadata:
     prometheus.io/scrape: "true"
     prometheus.io/port: {{ .Values.listenPort | quote }}
     prometheus.io/path: /metrics
+    {{- if .Values.webConfig.tls }}
+    prometheus.io/scheme: https
+    {{- end }}
     {{- end }}
     {{- with .Values.podAnnotations }}
     {{- toYaml . | nindent 4 }}
@@ -140,6 +143,14 @@ spec:
         {{- if .Values.allowAnyHost }}
         - --allow-any-host
         {{- end }}
+        - --max-targets-per-pod
+        - {{ .Values.maxTargetsPerPod | quote }}
+        - --max-targets-per-node
+        - {{ .Values.maxTargetsPerNode | quote }}
+        {{- if .Values.webConfig.secretName }}
+        - --web-config-file
+        - /etc/expvar-collector/web/web.yml
+        {{- end }}
         {{- range .Values.tags }}
         - --tag
         - {{ . | quote }}
@@ -183,12 +194,14 @@ spec:
         httpGet:
           path: /healthz
           port: metrics
+          scheme: {{ .Values.webConfig.tls | ternary "HTTPS" "HTTP" }}
         initialDelaySeconds: 5
         periodSeconds: 10
       readinessProbe:
         httpGet:
           path: /readyz
           port: metrics
+          scheme: {{ .Values.webConfig.tls | ternary "HTTPS" "HTTP" }}
         periodSeconds: 5
       {{- with .Values.resources }}
       resources:
@@ -211,6 +224,11 @@ spec:
           mountPath: /etc/expvar-collector/conf.d
           readOnly: true
         {{- end }}
+        {{- if .Values.webConfig.secretName }}
+        - name: web-config
+          mountPath: /etc/expvar-collector/web
+          readOnly: true
+        {{- end }}
   volumes:
     - name: tmp
       emptyDir:
@@ -229,5 +247,10 @@ spec:
         items:
           - key: values.yaml
             path: go_expvar.d/values.yaml
+    {{- end }}
+    {{- with .Values.webConfig.secretName }}
+    - name: web-config
+      secret:
+        secretName: {{ . }}
     {{- end }}
 {{- end -}}
