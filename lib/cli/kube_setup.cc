@@ -20,6 +20,20 @@ std::string EffectiveKubeMode(const RunOptions& options) {
   return in_cluster && !options.node_name.empty() ? "node" : "off";
 }
 
+resolve::EnvLookup TemplateEnvironment(const std::vector<std::string>& allowed) {
+  if (allowed.empty()) return sink::ProcessEnvironment;
+  return [allowed](const std::string& name) -> std::optional<std::string> {
+    for (const auto& pattern : allowed) {
+      bool prefix = pattern.ends_with('*');
+      if (prefix ? name.starts_with(std::string_view(pattern).substr(0, pattern.size() - 1))
+                 : name == pattern) {
+        return sink::ProcessEnvironment(name);
+      }
+    }
+    return std::nullopt;
+  };
+}
+
 discovery::PodTargetOptions PodTargetOptionsFor(const RunOptions& options,
                                                 const std::string& mode) {
   discovery::PodTargetOptions targets;
@@ -28,7 +42,7 @@ discovery::PodTargetOptions PodTargetOptionsFor(const RunOptions& options,
   targets.allow_any_host = options.allow_any_host;
   targets.max_targets_per_pod = options.max_targets_per_pod;
   targets.max_targets_per_node = options.max_targets_per_node;
-  targets.env = sink::ProcessEnvironment;
+  targets.env = TemplateEnvironment(options.template_env_allow);
   return targets;
 }
 

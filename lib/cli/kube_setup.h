@@ -7,6 +7,7 @@
 #include "discovery/kube/config.h"
 #include "discovery/kube/pod_watcher.h"
 #include "discovery/pod_targets.h"
+#include "resolve/resolver.h"
 
 namespace expvar::cli {
 
@@ -18,6 +19,10 @@ struct KubeSetup {
 
 // "auto" becomes node when running in a cluster with NODE_NAME set, else off.
 std::string EffectiveKubeMode(const RunOptions& options);
+
+// What %%env_X%% may read: the process environment, filtered by --template-env-allow (names,
+// or prefixes ending in '*'; empty: everything, as the Datadog Agent).
+resolve::EnvLookup TemplateEnvironment(const std::vector<std::string>& allowed);
 
 // How pod annotations become targets in the given mode ("node" or "pod").
 discovery::PodTargetOptions PodTargetOptionsFor(const RunOptions& options, const std::string& mode);

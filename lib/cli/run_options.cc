@@ -24,6 +24,14 @@ std::function<void(const YAML::Node&)> YamlSetter(T* target) {
   return [target](const YAML::Node& node) { *target = node.as<T>(); };
 }
 
+// A YAML list, or one string for a list of one.
+std::function<void(const YAML::Node&)> ListSetter(std::vector<std::string>* target) {
+  return [target](const YAML::Node& node) {
+    *target = node.IsSequence() ? node.as<std::vector<std::string>>()
+                                : std::vector<std::string>{node.as<std::string>()};
+  };
+}
+
 std::string YamlKey(std::string flag) {
   for (char& c : flag) c = c == '-' ? '_' : c;
   return flag;
@@ -75,11 +83,11 @@ po::options_description Describe(RunOptions& o, std::vector<Binding>& bindings) 
   add("log-format", &o.log_format, "text or json");
   d.add_options()("tag", po::value(&o.tags)->composing(),
                   "global tag k:v added to every DogStatsD series (repeatable)");
-  bindings.push_back({"tag", [&o](const YAML::Node& node) {
-                        o.tags = node.IsSequence()
-                                     ? node.as<std::vector<std::string>>()
-                                     : std::vector<std::string>{node.as<std::string>()};
-                      }});
+  bindings.push_back({"tag", ListSetter(&o.tags)});
+  d.add_options()("template-env-allow", po::value(&o.template_env_allow)->composing(),
+                  "an environment variable %%env_X%% may read (a name, or a prefix ending in "
+                  "'*'; repeatable). Default: all, as the Datadog Agent");
+  bindings.push_back({"template-env-allow", ListSetter(&o.template_env_allow)});
   return d;
 }
 

@@ -30,6 +30,8 @@ struct RunOptions {
   std::string log_level = "info";
   std::string log_format = "text";
   std::vector<std::string> tags;  // global DogStatsD tags (--tag, repeatable)
+  // Variables %%env_X%% may read (names, or prefixes ending in '*'); empty: all, as Datadog.
+  std::vector<std::string> template_env_allow;
 };
 
 class UsageError : public std::runtime_error {

@@ -168,7 +168,11 @@ Lookup Env(const std::optional<std::string_view>& key, const ResolveContext& ctx
   if (!key) return Missing("needs a variable name, as in %%env_MY_VAR%%");
   const std::string name(*key);
   std::optional<std::string> value = ctx.env ? ctx.env(name) : std::nullopt;
-  if (!value) return Missing(name + " is not set in the collector's environment");
+  if (!value) {
+    return Missing(name +
+                   " is not set in the collector's environment (or not allowed by "
+                   "--template-env-allow)");
+  }
   return Found(std::move(*value));
 }
 

@@ -54,6 +54,16 @@ TEST(ParseRunOptions, TargetLimitsAndWebConfigFromFlagsOrFile) {
   EXPECT_EQ(o.web_config_file, "/etc/web.yml");
 }
 
+TEST(ParseRunOptions, TemplateEnvAllowIsAListFromFlagsOrFile) {
+  EXPECT_TRUE(ParseRunOptions({}).options.template_env_allow.empty());
+  std::string file = WriteConfig("template_env_allow: [\"A\", \"B_*\"]\n");
+  EXPECT_EQ(ParseRunOptions({"--config", file}).options.template_env_allow,
+            (std::vector<std::string>{"A", "B_*"}));
+  EXPECT_EQ(ParseRunOptions({"--template-env-allow", "C", "--template-env-allow", "D"})
+                .options.template_env_allow,
+            (std::vector<std::string>{"C", "D"}));
+}
+
 TEST(ParseRunOptions, RepeatedTagFlags) {
   RunOptions o = ParseRunOptions({"--tag", "a:1", "--tag", "b"}).options;
   EXPECT_EQ(o.tags, (std::vector<std::string>{"a:1", "b"}));

@@ -383,7 +383,8 @@ TEST(ResolveContextTest, MissingEnvFunctionMeansNothingIsSet) {
   const ResolveResult result = Resolve(R"("%%env_TIMEOUT%%")", ctx);
   ASSERT_TRUE(std::holds_alternative<ResolveError>(result));
   EXPECT_EQ(std::get<ResolveError>(result).message,
-            "%%env_TIMEOUT%%: TIMEOUT is not set in the collector's environment");
+            "%%env_TIMEOUT%%: TIMEOUT is not set in the collector's environment (or not "
+            "allowed by --template-env-allow)");
 }
 
 TEST(ResolveContextTest, DuplicatePortNumbersKeepTheirSlots) {

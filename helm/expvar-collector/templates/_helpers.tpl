@@ -143,6 +143,10 @@ spec:
         {{- if .Values.allowAnyHost }}
         - --allow-any-host
         {{- end }}
+        {{- range .Values.templateEnvAllow }}
+        - --template-env-allow
+        - {{ . | quote }}
+        {{- end }}
         - --max-targets-per-pod
         - {{ .Values.maxTargetsPerPod | quote }}
         - --max-targets-per-node
