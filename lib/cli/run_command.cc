@@ -1,5 +1,6 @@
 #include "cli/run_command.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -103,6 +104,25 @@ std::vector<std::string> GlobalTags(const RunOptions& options) {
 }
 
 // Copies the DogStatsD sink's counters into the self-metrics once a second.
+// glibc keeps the memory of removed targets for reuse rather than returning it to the system, so
+// RSS would stay at its peak after a large removal (measured: 253 MB left after all of 10,000
+// targets were removed, 52 MB after a trim). A trim a few seconds after the target set shrank,
+// once the stopped workers have finished, gives it back.
+class HeapTrimmer {
+ public:
+  explicit HeapTrimmer(asio::io_context& io) : timer_(io) {}
+  void Schedule() {
+    timer_.expires_after(2s);
+    timer_.async_wait([](boost::system::error_code ec) {
+      if (!ec) malloc_trim(0);
+    });
+  }
+  void Stop() { timer_.cancel(); }
+
+ private:
+  asio::steady_timer timer_;
+};
+
 class DatagramCounterSync {
  public:
   DatagramCounterSync(asio::io_context& io, const sink::DogStatsDSink& sink,
@@ -209,6 +229,7 @@ class Daemon {
         server_(admin_io_, AdminOptionsFor(options), {self_metrics_.Registry(), prometheus_},
                 [this] { return scheduler_.StatusJson(); }),
         datagram_sync_(io_, dogstatsd_, self_metrics_),
+        heap_trimmer_(io_),
         signals_(io_, SIGINT, SIGTERM, SIGHUP) {
     if (!options.confd.empty()) confd_.emplace(options.confd);
     std::string mode = EffectiveKubeMode(options);
@@ -282,7 +303,8 @@ class Daemon {
     std::vector<discovery::Pod> list;
     list.reserve(pods.size());
     for (const auto& [uid, pod] : pods) list.push_back(pod);
-    discovery::ProviderResult result = discovery::TargetsFromPods(list, pod_options_);
+    discovery::ProviderResult result =
+        discovery::TargetsFromPods(list, pod_options_, &parse_cache_);
     {
       std::lock_guard lock(providers_mutex_);
       kube_result_ = std::move(result);
@@ -298,7 +320,10 @@ class Daemon {
     targets.insert(targets.end(), kube_result_.targets.begin(), kube_result_.targets.end());
     std::vector<schedule::SourceError> errors = confd_result_.errors;
     errors.insert(errors.end(), kube_result_.errors.begin(), kube_result_.errors.end());
+    std::size_t count = targets.size();
     scheduler_.Apply(targets, std::move(errors));
+    if (count < applied_targets_) heap_trimmer_.Schedule();
+    applied_targets_ = count;
   }
 
   // The downward-API file stands in for the API until the watcher has synced once.
@@ -336,6 +361,10 @@ class Daemon {
   void Shutdown(int signal) {
     spdlog::info("signal {}: stopping", signal);
     datagram_sync_.Stop();
+    {
+      std::lock_guard lock(providers_mutex_);
+      heap_trimmer_.Stop();
+    }
     if (watcher_) watcher_->Stop();
     if (podinfo_) podinfo_->Stop();
     scheduler_.StopAll();
@@ -357,10 +386,13 @@ class Daemon {
   schedule::Scheduler scheduler_;
   admin::Server server_;
   DatagramCounterSync datagram_sync_;
+  HeapTrimmer heap_trimmer_;         // under providers_mutex_
+  std::size_t applied_targets_ = 0;  // under providers_mutex_
   asio::signal_set signals_;
   std::optional<discovery::ConfdProvider> confd_;
   std::optional<discovery::kube::PodWatcher> watcher_;
   discovery::PodTargetOptions pod_options_;
+  discovery::ParseCache parse_cache_;  // OnPods only (the watcher's strand)
   // The providers' latest results; the scheduler always gets their union.
   std::mutex providers_mutex_;
   discovery::ProviderResult confd_result_;

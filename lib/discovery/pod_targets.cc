@@ -4,7 +4,10 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <iterator>
+#include <map>
 #include <tuple>
+#include <utility>
+#include <variant>
 
 #include "config/conf_file.h"
 #include "discovery/annotations.h"
@@ -30,8 +33,9 @@ std::vector<std::string> PodIps(const Pod& pod) {
 
 class PodResolver {
  public:
-  PodResolver(const Pod& pod, const PodTargetOptions& options, ProviderResult& out)
-      : pod_(pod), options_(options), out_(out) {}
+  PodResolver(const Pod& pod, const PodTargetOptions& options, ParseCache* cache,
+              ProviderResult& out)
+      : pod_(pod), options_(options), cache_(cache), out_(out) {}
 
   void Run() {
     PodTemplates templates = TemplatesFromAnnotations(pod_);
@@ -69,7 +73,9 @@ class PodResolver {
     boost::json::object conf{{"init_config", std::get<boost::json::value>(init_config)},
                              {"instances", boost::json::array{instance}}};
     try {
-      config::ConfFile parsed = config::ParseConfText(boost::json::serialize(conf), source);
+      std::string text = boost::json::serialize(conf);
+      config::ConfFile parsed =
+          cache_ ? cache_->Parse(text, source) : config::ParseConfText(text, source);
       for (const auto& warning : parsed.warnings) Fail(tmpl.annotation, warning);
       for (auto& parsed_instance : parsed.instances) {
         AddPodTags(parsed_instance, tmpl);
@@ -127,6 +133,7 @@ class PodResolver {
 
   const Pod& pod_;
   const PodTargetOptions& options_;
+  ParseCache* cache_;
   ProviderResult& out_;
 };
 
@@ -171,14 +178,42 @@ void Admit(const Pod& pod, std::size_t node_limit, ProviderResult own, ProviderR
 
 }  // namespace
 
-ProviderResult TargetsFromPods(const std::vector<Pod>& pods, const PodTargetOptions& options) {
+config::ConfFile ParseCache::Parse(const std::string& text, const std::string& source) {
+  Key key{text, source};
+  auto it = current_.find(key);
+  if (it == current_.end()) {
+    if (auto old = previous_.find(key); old != previous_.end()) {
+      it = current_.insert(previous_.extract(old)).position;
+    }
+  }
+  if (it == current_.end()) {
+    Entry entry;
+    try {
+      entry = config::ParseConfText(text, source);
+    } catch (const config::ConfigError& e) {
+      entry = std::string(e.what());
+    }
+    it = current_.emplace(std::move(key), std::move(entry)).first;
+  }
+  if (const auto* error = std::get_if<std::string>(&it->second)) throw config::ConfigError(*error);
+  return std::get<config::ConfFile>(it->second);
+}
+
+void ParseCache::EndCall() {
+  previous_ = std::move(current_);
+  current_.clear();
+}
+
+ProviderResult TargetsFromPods(const std::vector<Pod>& pods, const PodTargetOptions& options,
+                               ParseCache* cache) {
   ProviderResult result;
   for (const Pod* pod : OldestFirst(pods)) {
     ProviderResult own;
-    PodResolver(*pod, options, own).Run();
+    PodResolver(*pod, options, cache, own).Run();
     CapPerPod(*pod, options.max_targets_per_pod, own);
     Admit(*pod, options.max_targets_per_node, std::move(own), result);
   }
+  if (cache) cache->EndCall();
   return result;
 }
 

@@ -7,8 +7,11 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
+#include "config/conf_file.h"
 #include "discovery/confd.h"
 #include "discovery/pod.h"
 
@@ -29,6 +32,24 @@ struct PodTargetOptions {
   std::size_t max_targets_per_node = 2000;
 };
 
+// Keeps the parsed instances of the previous TargetsFromPods call for reuse. Every watch event
+// re-resolves every pod of the node, and parsing the resolved instance (yaml-cpp) was most of
+// that cost; the result is a function of the text and its source, so it can be reused as is.
+// Entries the current call did not use are dropped when it ends: the cache holds about one
+// node's instances. One cache per caller; not thread-safe.
+class ParseCache {
+ public:
+  // As config::ParseConfText, throwing the same ConfigError.
+  config::ConfFile Parse(const std::string& text, const std::string& source);
+  void EndCall();
+
+ private:
+  using Key = std::pair<std::string, std::string>;            // text, source
+  using Entry = std::variant<config::ConfFile, std::string>;  // the parse, or its error
+  std::map<Key, Entry> current_;
+  std::map<Key, Entry> previous_;
+};
+
 // Every go_expvar instance the pods' annotations ask for, resolved, with the pod tags
 // (kube_namespace, pod_name, kube_container_name, annotation tags); and every problem, naming
 // the pod and the annotation. Pods that are not Running and Ready (unless they tolerate it) and
@@ -37,6 +58,9 @@ struct PodTargetOptions {
 // oldest first (creationTimestamp, then namespace/name) and a pod whose targets would take the
 // total over max_targets_per_node gets none. Both are reported as errors naming the pod, so a
 // new pod cannot push out the targets of pods already scraped.
-ProviderResult TargetsFromPods(const std::vector<Pod>& pods, const PodTargetOptions& options);
+// With a cache, instances whose resolved text did not change since the previous call are not
+// parsed again.
+ProviderResult TargetsFromPods(const std::vector<Pod>& pods, const PodTargetOptions& options,
+                               ParseCache* cache = nullptr);
 
 }  // namespace expvar::discovery

@@ -83,13 +83,14 @@ void Scheduler::Apply(const std::vector<TargetSpec>& desired, std::vector<Source
     it->second->Stop();
     it = workers_.erase(it);
   }
+  const milliseconds batch_window = FirstScrapeWindow(wanted);
   for (const auto& [digest, spec] : wanted) {
     if (auto running = workers_.find(digest); running != workers_.end()) {
       running->second->SetSource(spec->source);
       continue;
     }
     milliseconds interval = IntervalOf(spec->instance, options_.default_interval);
-    milliseconds window = std::min(options_.first_scrape_window, interval);
+    milliseconds window = std::min(batch_window, interval);
     try {
       auto worker = std::make_shared<Worker>(io_, digest, *spec, interval, PhaseOf(digest, window),
                                              WorkerDeps{sinks_, observer_});
@@ -103,6 +104,19 @@ void Scheduler::Apply(const std::vector<TargetSpec>& desired, std::vector<Source
     }
   }
   if (observer_) observer_->OnTargetCount(workers_.size());
+}
+
+// The first scrapes of a batch of new targets are spread at most kFirstScrapesPerMillisecond a
+// millisecond, within first_scrape_window: the 10,000 targets of a start take the whole window
+// rather than all firing at once, and the one target of a new pod is scraped at once (a fixed
+// window alone put its first scrape up to a second after the pod event).
+milliseconds Scheduler::FirstScrapeWindow(
+    const std::map<std::string, const TargetSpec*>& wanted) const {
+  constexpr std::size_t kFirstScrapesPerMillisecond = 10;
+  std::size_t added = 0;
+  for (const auto& entry : wanted) added += workers_.count(entry.first) == 0 ? 1 : 0;
+  return std::min(options_.first_scrape_window,
+                  milliseconds(static_cast<long>(added / kFirstScrapesPerMillisecond)));
 }
 
 void Scheduler::StopAll() {

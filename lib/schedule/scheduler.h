@@ -20,7 +20,8 @@ class Worker;
 
 struct SchedulerOptions {
   std::chrono::milliseconds default_interval{15'000};  // when an instance sets none
-  // Newly added targets are first scraped within this window (jittered), then on their phase.
+  // Newly added targets are first scraped within this window (jittered, and shorter for small
+  // batches: 10 targets a millisecond), then on their phase.
   std::chrono::milliseconds first_scrape_window{1'000};
 };
 
@@ -49,6 +50,10 @@ class Scheduler {
   std::string StatusJson() const;
 
  private:
+  // How long the first scrapes of the wanted targets not yet running are spread over.
+  std::chrono::milliseconds FirstScrapeWindow(
+      const std::map<std::string, const TargetSpec*>& wanted) const;
+
   boost::asio::io_context& io_;
   std::vector<sink::Sink*> sinks_;
   ScrapeObserver* observer_;

@@ -63,6 +63,13 @@ http::ClientOptions ClientOptionsFor(const config::Instance& instance,
   return options;
 }
 
+http::Url FetchUrl(const check::Plan& plan, const config::Instance& instance) {
+  http::Url url = ParsedUrl(plan.url);
+  std::string error;
+  if (auto raw = http::ParseUrl(instance.expvar_url, &error)) url.userinfo = raw->userinfo;
+  return url;
+}
+
 milliseconds PhaseOf(const std::string& id, milliseconds interval) {
   if (interval.count() <= 0) return milliseconds(0);
   return milliseconds(Fnv1a(id) % static_cast<std::uint64_t>(interval.count()));
@@ -74,7 +81,7 @@ Worker::Worker(asio::io_context& io, std::string id, const TargetSpec& spec, mil
       id_(std::move(id)),
       plan_(check::Compile(spec.instance)),
       statsd_tags_(spec.statsd_tags),
-      client_(strand_, ParsedUrl(plan_.url), ClientOptionsFor(spec.instance, interval)),
+      client_(strand_, FetchUrl(plan_, spec.instance), ClientOptionsFor(spec.instance, interval)),
       interval_(interval),
       first_delay_(first_delay),
       deps_(std::move(deps)),

@@ -46,6 +46,11 @@ std::chrono::milliseconds PhaseOf(const std::string& id, std::chrono::millisecon
 http::ClientOptions ClientOptionsFor(const config::Instance& instance,
                                      std::optional<std::chrono::milliseconds> interval);
 
+// The URL to fetch: the plan's URL (which never carries credentials, since it is shown in tags,
+// logs and /status) plus the userinfo of expvar_url, which the client sends as basic auth.
+// Throws std::invalid_argument for an invalid URL.
+http::Url FetchUrl(const check::Plan& plan, const config::Instance& instance);
+
 struct WorkerDeps {
   std::vector<sink::Sink*> sinks;
   ScrapeObserver* observer = nullptr;

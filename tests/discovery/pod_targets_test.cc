@@ -202,4 +202,31 @@ TEST(TargetsFromPods, TheNodeLimitAdmitsOlderPodsFirstWhateverTheListOrder) {
   EXPECT_EQ(result.errors[0].source, "pod payments/middle");
 }
 
+TEST(TargetsFromPods, AParseCacheGivesTheSameTargetsAndErrorsCallAfterCall) {
+  Pod good = PodAsking(2, "good", "2026-01-01T00:00:00Z");
+  Pod bad = PodAsking(1, "bad", "2026-01-02T00:00:00Z");
+  bad.annotations = {{"ad.datadoghq.com/api.checks",
+                      R"({"go_expvar": {"instances": [{"expvar_url": "http://%%host%%:6060",
+                          "metrics": [{"path": "x", "type": "histogram"}]}]}})"}};
+  ProviderResult plain = TargetsFromPods({good, bad}, {});
+  ParseCache cache;
+  for (int call = 0; call < 3; ++call) {  // a miss, a hit from the previous call, a hit again
+    ProviderResult cached = TargetsFromPods({good, bad}, {}, &cache);
+    ASSERT_EQ(cached.targets.size(), plain.targets.size());
+    for (std::size_t i = 0; i < plain.targets.size(); ++i) {
+      EXPECT_EQ(cached.targets[i].instance.expvar_url, plain.targets[i].instance.expvar_url);
+      EXPECT_EQ(cached.targets[i].instance.tags, plain.targets[i].instance.tags);
+    }
+    ASSERT_EQ(cached.errors.size(), plain.errors.size());
+    ASSERT_FALSE(cached.errors.empty());
+    EXPECT_EQ(cached.errors[0].message, plain.errors[0].message);
+  }
+  // A changed pod is parsed afresh.
+  good.annotations.begin()->second =
+      R"({"go_expvar": {"instances": [{"expvar_url": "http://%%host%%:7070"}]}})";
+  ProviderResult changed = TargetsFromPods({good}, {}, &cache);
+  ASSERT_EQ(changed.targets.size(), 1u);
+  EXPECT_EQ(changed.targets[0].instance.expvar_url, "http://10.244.2.14:7070");
+}
+
 }  // namespace expvar::discovery

@@ -90,6 +90,13 @@ bool Process::Running() {
   return true;
 }
 
+std::optional<int> Process::WaitExit(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return std::nullopt;
+  auto status = WaitFor(pid_, timeout);
+  if (status) pid_ = -1;
+  return status;
+}
+
 std::optional<std::string> Process::WaitForLine(const std::string& needle,
                                                 std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -23,6 +23,9 @@ class Process {
 
   pid_t pid() const { return pid_; }
   bool Running();
+  // Waits at most `timeout` for the process to end and reaps it; its waitpid() status, or
+  // nullopt when it is still running (it is then left alone).
+  std::optional<int> WaitExit(std::chrono::milliseconds timeout);
   // Returns the first stdout line containing `needle`, waiting at most `timeout`.
   std::optional<std::string> WaitForLine(const std::string& needle,
                                          std::chrono::milliseconds timeout);

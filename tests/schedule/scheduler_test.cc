@@ -125,6 +125,18 @@ TEST_F(SchedulerTest, ScrapesEachTargetOnItsInterval) {
   EXPECT_NE(scheduler_.StatusJson().find("\"health\":\"up\""), std::string::npos);
 }
 
+// A pod event adds one target; it must not wait out the window meant for a start's thousands.
+TEST_F(SchedulerTest, ALoneNewTargetIsScrapedAtOnceWhateverTheWindow) {
+  Scheduler patient{io_, {&sink_}, nullptr, SchedulerOptions{60s, 60s}};
+  TargetSpec a = Spec("alone", 60'000);
+  std::string id = InstanceDigest(a.instance);
+  auto start = std::chrono::steady_clock::now();
+  patient.Apply({a});
+  ASSERT_TRUE(sink_.WaitFor([&] { return sink_.Publishes(id) >= 1; }, 3s));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  patient.StopAll();
+}
+
 TEST_F(SchedulerTest, UnchangedDigestKeepsTheWorkerAndItsRateState) {
   TargetSpec a = Spec("a");
   std::string id = InstanceDigest(a.instance);
@@ -185,6 +197,30 @@ TEST_F(SchedulerTest, UnreachableTargetIsDownOnStatusWithItsError) {
   std::string status = scheduler_.StatusJson();
   EXPECT_NE(status.find("fetch failed"), std::string::npos);
   EXPECT_NE(status.find("conf.d/broken.yaml"), std::string::npos);
+}
+
+// expvar_url's userinfo is sent as basic auth (it used to be dropped with the rest of the
+// credentials when the shown URL was made), yet /status shows the URL without it.
+TEST_F(SchedulerTest, UrlUserinfoIsSentAsBasicAuthButNeverShown) {
+  TargetSpec a = Spec("a");
+  a.instance.expvar_url = "http://bob:s%40cret@" + server_.Url("/debug/vars").substr(7);
+  std::string id = InstanceDigest(a.instance);
+  scheduler_.Apply({a});
+  ASSERT_TRUE(sink_.WaitFor([&] { return sink_.Publishes(id) >= 1; }));
+  ASSERT_FALSE(server_.Requests().empty());
+  EXPECT_EQ(server_.Requests().back().Header("authorization"), "Basic Ym9iOnNAY3JldA==");
+  EXPECT_EQ(scheduler_.StatusJson().find("s%40cret"), std::string::npos);
+  EXPECT_EQ(sink_.Events().back().snapshot->url, server_.Url("/debug/vars"));
+}
+
+TEST(FetchUrl, KeepsTheUserinfoThePlanUrlDrops) {
+  config::Instance instance;
+  instance.expvar_url = "http://u:p@127.0.0.1:8080";
+  check::Plan plan = check::Compile(instance);
+  EXPECT_EQ(plan.url, "http://127.0.0.1:8080/debug/vars");
+  http::Url url = FetchUrl(plan, instance);
+  EXPECT_EQ(url.userinfo, "u:p");
+  EXPECT_EQ(url.Target(), "/debug/vars");
 }
 
 TEST(PhaseOf, SpreadsTenThousandTargetsEvenlyOverTheInterval) {
