@@ -182,7 +182,9 @@ void CollectPauses(const boost::json::value& root, State& state, PauseSamples& o
   const auto* ring_value = stats->if_contains("PauseNs");
   if (!num_gc_value || !ring_value || !ring_value->is_array()) return;
   auto num_gc = ReportableNumber(*num_gc_value);
-  if (!num_gc || *num_gc < 0) return;
+  // A count no uint64 can hold (1e20, or 2^64 itself as a JSON uint64 read into a double) is
+  // garbage, and converting it would be undefined behaviour.
+  if (!num_gc || *num_gc < 0 || *num_gc >= 0x1p64) return;
   auto count = static_cast<std::uint64_t>(*num_gc);
   NewPauses fresh = PausesSince(ring_value->get_array(), count, state.last_num_gc);
   state.last_num_gc = count;

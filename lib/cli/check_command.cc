@@ -30,11 +30,11 @@ std::vector<Target> PrepareTargets(const config::ConfFile& conf, std::ostream& e
     try {
       check::Plan plan = check::Compile(instance);
       for (const auto& warning : plan.warnings) err << where << "." << warning << "\n";
-      std::string error;
-      auto url = http::ParseUrl(plan.url, &error);
-      if (!url) throw std::invalid_argument(error);
-      targets.push_back(
-          {std::move(plan), *url, schedule::ClientOptionsFor(instance, std::nullopt), {}});
+      http::Url url = schedule::FetchUrl(plan, instance);
+      targets.push_back({std::move(plan),
+                         std::move(url),
+                         schedule::ClientOptionsFor(instance, std::nullopt),
+                         {}});
     } catch (const std::invalid_argument& e) {
       err << where << ".expvar_url: " << e.what() << "\n";
       ok = false;

@@ -384,7 +384,10 @@ std::vector<std::string> ReadTags(Reporter& reporter, const std::string& key) {
     return {};
   }
   std::vector<std::string> out;
-  for (const auto& [name, value] : tags->get_object()) {
+  for (const json::key_value_pair& entry : tags->get_object()) {
+    // Not a structured binding: clang 14 cannot capture one in a lambda (C++20 P1091).
+    const json::string_view name = entry.key();
+    const json::value& value = entry.value();
     auto add = [&](const json::value& element) {
       if (std::optional<std::string> tag = ScalarText(element)) {
         out.push_back(std::string(name) + ":" + *tag);

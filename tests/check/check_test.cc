@@ -256,6 +256,23 @@ TEST(CheckRun, PauseHistogramFollowsTheDefaults) {
   EXPECT_TRUE(again.pauses.pauses_ns.empty());
 }
 
+// Found by tests/fuzz/check_fuzz: a NumGC beyond uint64 was converted to uint64 (undefined
+// behaviour, caught by UBSan). Such a count means nothing: no histogram, the rest is reported.
+TEST(CheckRun, NumGcBeyondUint64GivesNoHistogram) {
+  Plan plan = Compile(BaseInstance());
+  for (const char* num_gc : {"1e20", "18446744073709551615", "1.8446744073709552e19"}) {
+    State state;
+    Result result = check::Run(plan,
+                               std::string(R"({"memstats": {"Alloc": 7, "NumGC": )") + num_gc +
+                                   R"(, "PauseNs": [1, 2, 3]}})",
+                               state, 1);
+    ASSERT_TRUE(result.ok) << num_gc;
+    EXPECT_TRUE(result.pauses.pauses_ns.empty()) << num_gc;
+    EXPECT_FALSE(state.last_num_gc.has_value()) << num_gc;
+    EXPECT_EQ(ByName(DatadogSeries(plan, result)).at("go_expvar.memstats.alloc").value, 7);
+  }
+}
+
 TEST(CheckRun, NamespaceAppliesToDefaultsHistogramAndTotalAllocCount) {
   config::Instance instance = BaseInstance();
   instance.metric_namespace = "MyApp";

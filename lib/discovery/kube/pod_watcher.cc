@@ -300,7 +300,9 @@ class PodWatcher::Loop {
       }
       std::vector<WatchEvent> events;
       const bool ok = decoder.Feed(piece, &events) && (!done || decoder.Finish(&events));
-      got_events = got_events || !events.empty();
+      // Bookmarks do not count: a proxy that cuts every watch right after one would otherwise
+      // make the watcher re-watch at once, forever (a hot loop against the API server).
+      for (const auto& event : events) got_events |= event.type != EventType::kBookmark;
       if (auto stop = ApplyAll(events)) co_return stop;
       if (!ok) co_return Outcome::Failed("malformed watch stream: " + decoder.error());
     }

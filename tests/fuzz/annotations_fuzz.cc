@@ -1,0 +1,127 @@
+// Fuzzes the Autodiscovery annotation reader, and the pipeline behind it, with untrusted pod
+// annotations: TemplatesFromAnnotations, then TargetsFromPods (resolution and the host guard) in
+// node and pod mode. Every target must point at the pod itself and compile into a check plan.
+//
+// Input: one annotation a line, `key=value`. A key without '/' gets the `ad.datadoghq.com/`
+// prefix and one starting with '~' the legacy `service-discovery.datadoghq.com/` prefix, so that
+// short keys such as `app.checks` or `~worker.instances` reach the interesting code quickly.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "check/check.h"
+#include "discovery/annotations.h"
+#include "discovery/pod.h"
+#include "discovery/pod_targets.h"
+#include "fuzz_ip.h"
+#include "http/url.h"
+
+namespace {
+
+namespace discovery = expvar::discovery;
+
+[[noreturn]] void Fail(const std::string& what) {
+  std::fprintf(stderr, "annotations_fuzz invariant violated: %s\n", what.c_str());
+  std::abort();
+}
+
+discovery::Pod MakePod() {
+  discovery::Pod pod;
+  pod.uid = "a2e4c6d8-0f1b-4d3e-8a5c-7e9f1b3d5a7c";
+  pod.name = "queue-worker-6b8d9f7c4-ql5mz";
+  pod.namespace_name = "jobs";
+  pod.node_name = "node-1";
+  pod.phase = "Running";
+  pod.ready = true;
+  pod.pod_ip = "10.244.1.17";
+  pod.pod_ips = {"10.244.1.17", "fd00:10:244:1::11"};
+  pod.containers = {
+      {"app", {{"metrics", 9000, "TCP"}, {"http", 8080, "TCP"}}, true},
+      {"worker", {{"debug", 7070, "TCP"}}, true},
+      {"sidecar", {{"", 9090, "TCP"}}, true},
+      {"exporter", {{"", 9100, "TCP"}}, true},
+      {"stopped", {{"metrics", 9100, "TCP"}}, false},
+  };
+  return pod;
+}
+
+std::optional<std::string> LookupEnv(const std::string& name) {
+  if (name == "EXPVAR_PORT") return "9000";
+  if (name == "EVIL") return "evil.example.com";
+  return std::nullopt;
+}
+
+std::string ExpandKey(std::string_view key) {
+  if (!key.empty() && key.front() == '~') {
+    return std::string(discovery::kLegacyAdPrefix) + std::string(key.substr(1));
+  }
+  if (key.find('/') == std::string_view::npos) {
+    return std::string(discovery::kAdPrefix) + std::string(key);
+  }
+  return std::string(key);
+}
+
+bool IsPodIpOrLoopback(const std::string& host, const discovery::Pod& pod, bool loopback) {
+  std::optional<expvar::fuzz::Ip> ip = expvar::fuzz::ParseIp(host);
+  if (!ip) return false;
+  if (ip == expvar::fuzz::ParseIp(pod.pod_ip)) return true;
+  for (const auto& pod_ip : pod.pod_ips) {
+    if (ip == expvar::fuzz::ParseIp(pod_ip)) return true;
+  }
+  return loopback && expvar::fuzz::IsLoopback(*ip);
+}
+
+void CheckTargets(const discovery::Pod& pod, discovery::PodMode mode) {
+  discovery::PodTargetOptions options;
+  options.mode = mode;
+  options.env = LookupEnv;
+  const bool pod_mode = mode == discovery::PodMode::kPod;
+  discovery::ProviderResult result = discovery::TargetsFromPods({pod}, options);
+  for (const auto& target : result.targets) {
+    const std::string& url = target.instance.expvar_url;
+    std::string error;
+    auto parsed = expvar::http::ParseUrl(url, &error);
+    if (!parsed) Fail("a target with an unparsable expvar_url: " + url);
+    if (!IsPodIpOrLoopback(parsed->host, pod, pod_mode)) {
+      Fail("a target that does not point at the pod: " + url);
+    }
+    try {
+      (void)expvar::check::Compile(target.instance);
+    } catch (const std::exception& e) {
+      Fail(std::string("a target that does not compile: ") + e.what());
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  discovery::Pod pod = MakePod();
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+  while (!input.empty()) {
+    std::size_t newline = input.find('\n');
+    std::string_view line = input.substr(0, newline);
+    input.remove_prefix(newline == std::string_view::npos ? input.size() : newline + 1);
+    std::size_t equals = line.find('=');
+    if (equals == std::string_view::npos) continue;
+    pod.annotations[ExpandKey(line.substr(0, equals))] = std::string(line.substr(equals + 1));
+  }
+
+  discovery::PodTemplates templates = discovery::TemplatesFromAnnotations(pod);
+  for (const auto& t : templates.templates) {
+    if (pod.FindContainer(t.container) == nullptr) Fail("a template for an unknown container");
+    if (!t.init_config.is_object()) Fail("init_config is not an object");
+    if (!t.instance.is_object()) Fail("an instance that is not an object");
+  }
+  for (const auto& e : templates.errors) {
+    if (e.annotation.empty() || e.message.empty()) Fail("an error without annotation or message");
+  }
+  CheckTargets(pod, discovery::PodMode::kNode);
+  CheckTargets(pod, discovery::PodMode::kPod);
+  return 0;
+}
