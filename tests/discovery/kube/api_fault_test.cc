@@ -11,79 +11,25 @@
 #include "discovery/kube/pod_watcher.h"
 #include "fake_api_server.h"
 #include "fault_server.h"
+#include "pod_watcher_fixture.h"
 #include "test_util.h"
 
 namespace expvar::discovery::kube {
 namespace {
 
-using namespace std::chrono_literals;
 using expvar::testing::Fault;
 using expvar::testing::FaultServer;
-using testing::FakeApiOptions;
-using testing::FakeApiServer;
-using testing::RecordedRequest;
-using testing::TempDir;
-using testing::WaitFor;
-using testing::WriteFile;
-using Snapshot = std::map<std::string, Pod>;
 
-bool IsList(const RecordedRequest& r) { return r.path.ends_with("/pods") && !r.IsWatch(); }
-bool IsWatch(const RecordedRequest& r) { return r.path.ends_with("/pods") && r.IsWatch(); }
-
-class ApiFaultTest : public ::testing::Test {
+// The fault tests count retries, so they pin the backoff steps.
+class ApiFaultTest : public PodWatcherTest {
  protected:
   void SetUp() override {
-    token_file_ = dir_.path() + "/token";
-    WriteFile(token_file_, "test-token\n");
-    options_.node_name = "n1";
-    options_.min_watch_timeout = 30s;
-    options_.max_watch_timeout = 30s;
+    PodWatcherTest::SetUp();
     options_.backoff_initial = 100ms;
     options_.backoff_max = 400ms;
-    options_.request_timeout = 2s;
-    options_.seed = 11;
   }
-  void TearDown() override { Stop(); }
-
-  void Start(const std::string& url) {
-    ApiConfig api{url, token_file_, "", false};
-    watcher_ = std::make_unique<PodWatcher>(io_.get_executor(), api, options_,
-                                            [this](const Snapshot& pods, bool) {
-                                              std::lock_guard lock(mu_);
-                                              snapshots_.push_back(pods);
-                                            });
-    std::string error;
-    ASSERT_TRUE(watcher_->Start(&error)) << error;
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  // Stop() must end the loop promptly whatever the server is doing.
-  void Stop() {
-    if (!watcher_ || !thread_.joinable()) return;
-    const auto start = std::chrono::steady_clock::now();
-    watcher_->Stop();
-    EXPECT_TRUE(WaitFor([&] { return watcher_->done(); }, 5s)) << "Stop() did not end the loop";
-    EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
-    io_.stop();
-    thread_.join();
-    watcher_.reset();
-  }
-  std::size_t SnapshotCount() {
-    std::lock_guard lock(mu_);
-    return snapshots_.size();
-  }
-  std::size_t LastSize() {
-    std::lock_guard lock(mu_);
-    return snapshots_.empty() ? 0 : snapshots_.back().size();
-  }
-
-  TempDir dir_;
-  std::string token_file_;
-  WatcherOptions options_;
-  boost::asio::io_context io_;
-  std::thread thread_;
-  std::unique_ptr<PodWatcher> watcher_;
-  std::mutex mu_;
-  std::vector<Snapshot> snapshots_;
+  void Start(const std::string& url) { StartWatcher(url); }
+  std::size_t LastSize() { return Last().size(); }
 };
 
 // Backoff steps 100, 200, 400, 400, ... ms, each at least half of itself: in 2 s at most ~10.
