@@ -116,6 +116,6 @@ run_session "$BUILD/bench/discovery_latency" --binary "$BUILD/expvar-collector" 
 python3 "$ROOT/bench/report.py" --root "$ROOT" --cpp "$OUT/check_bench.json" \
   --python "$OUT/python.json" --verify "$OUT/verify.json" --commands "$COMMANDS" \
   --e2e "$OUT/e2e.json" --discovery "$OUT/discovery.json" \
-  --chart "$ROOT/bench/results/scale.png" \
+  --chart "$ROOT/bench/results/scale.png" --soak "$BUILD/soak/summary.md" \
   --load-before "$LOAD_BEFORE" --load-after "$(cut -d' ' -f1-3 /proc/loadavg)" \
   --seconds "$((SECONDS - START))" --out "$ROOT/BENCHMARKS.md"
