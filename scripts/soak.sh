@@ -51,7 +51,8 @@ done
 wait "$DRIVER" || { echo "soak: the driver failed" >&2; tail -20 "$OUT/driver.log" >&2; exit 1; }
 trap - EXIT
 
-python3 - "$OUT/samples.csv" "$OUT/latency.json" "$MINUTES" "$RATE" <<'PY' | tee "$OUT/summary.md"
+COMMIT=$(git -C "$ROOT" log -1 --format='%h %s' 2>/dev/null || echo unknown)
+python3 - "$OUT/samples.csv" "$OUT/latency.json" "$MINUTES" "$RATE" "$COMMIT" <<'PY' | tee "$OUT/summary.md"
 import csv, json, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 latency = json.load(open(sys.argv[2]))
@@ -71,6 +72,7 @@ print(f"| open fds (median) | {fd_early:.0f} | {fd_late:.0f} | {fd_late - fd_ear
 print(f"| RSS max over the run (MiB) | | {max(int(r['rss_kb']) for r in rows) / 1024:.1f} | |")
 print(f"| pod event -> first scrape p99 (ms) | | {latency['first_scrape']['p99_ms']} | |")
 ok = growth <= 0.10 and fd_late - fd_early <= 20
-print(f"\nverdict: {'flat' if ok else 'GROWING'} (RSS within +10 %, fds within +20)")
+print(f"\nverdict: {'flat' if ok else 'GROWING'} (RSS within +10 %, fds within +20); "
+      f"built from {sys.argv[5]}")
 sys.exit(0 if ok else 1)
 PY
