@@ -3,7 +3,9 @@
 # Usage: scripts/fuzz.sh [SECONDS] [HARNESS...]
 #   SECONDS  how long each harness runs (default 30)
 #   HARNESS  only these (e.g. check_fuzz); default: every tests/fuzz/*_fuzz.cc
-# Builds in $FUZZ_BUILD_DIR (default build-fuzz/). Each harness starts from a writable copy of
+# Builds in $FUZZ_BUILD_DIR (default build-fuzz/, optimized, harnesses only). A build dir that is
+# already configured is reused as it is: scripts/test.sh points this at its sanitized build
+# (-DEXPVAR_FUZZ=ON), which already holds the harnesses. Each harness starts from a writable copy of
 # its seed corpus (tests/fuzz/corpus/<harness>/) in the build dir, so the repository is never
 # modified; what it learns stays in $FUZZ_BUILD_DIR/corpus/<harness>/ for the next run. The
 # libFuzzer log goes to $FUZZ_BUILD_DIR/logs/<harness>.log. Exits 1 when any harness found a
@@ -28,8 +30,13 @@ if [[ ${#harnesses[@]} -eq 0 ]]; then
 fi
 
 start=$(date +%s)
-CC=clang-14 CXX=clang++-14 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DEXPVAR_FUZZ=ON \
-  -DEXPVAR_BUILD_TESTS=OFF -DEXPVAR_BUILD_BENCH=OFF >/dev/null
+if [[ ! -f $BUILD/CMakeCache.txt ]]; then
+  CC=clang-14 CXX=clang++-14 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DEXPVAR_FUZZ=ON \
+    -DEXPVAR_BUILD_TESTS=OFF -DEXPVAR_BUILD_BENCH=OFF >/dev/null
+elif ! grep -q '^EXPVAR_FUZZ:BOOL=ON' "$BUILD/CMakeCache.txt"; then
+  echo "$BUILD was configured without -DEXPVAR_FUZZ=ON; point FUZZ_BUILD_DIR elsewhere" >&2
+  exit 2
+fi
 nice cmake --build "$BUILD" --parallel "$(( $(nproc) < 2 ? $(nproc) : 2 ))" \
   --target "${harnesses[@]}" | grep -Ev '^\[[0-9]+/[0-9]+\] ' || true
 [[ ${PIPESTATUS[0]} -eq 0 ]] || { echo "fuzz build failed" >&2; exit 1; }

@@ -19,14 +19,18 @@ namespace expvar::admin {
 //     min_version: TLS12                             # or TLS13
 //   basic_auth_users:
 //     prometheus: $2y$10$...                         # bcrypt, as `htpasswd -nBC 10 user` makes
+struct WebTlsConfig {
+  std::string cert_file;
+  std::string key_file;
+  std::string client_auth_type = "NoClientCert";
+  std::string client_ca_file;
+  std::string min_version = "TLS12";
+};
+
 struct WebConfig {
-  struct Tls {
-    std::string cert_file;
-    std::string key_file;
-    std::string client_auth_type = "NoClientCert";
-    std::string client_ca_file;
-    std::string min_version = "TLS12";
-  };
+  // Declared outside: Clang cannot use a nested class's member initializers inside the enclosing
+  // class (std::optional<Tls> would not be default-constructible there).
+  using Tls = WebTlsConfig;
   std::optional<Tls> tls;
   std::map<std::string, std::string> basic_auth_users;  // user -> bcrypt hash
 };

@@ -222,7 +222,7 @@ TEST_F(FaultTest, HundredMegabyteBodiesAreCappedAndMemoryStaysBounded) {
   EXPECT_TRUE(collector.WaitUp(healthy_.Url()));
   const pid_t pid = collector.process().pid();
   const long rss_kb = ProcStatusKb(pid, "VmRSS"), peak_kb = ProcStatusKb(pid, "VmHWM");
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(EXPVAR_SANITIZED)
   // ASan's shadow memory and its quarantine of freed blocks inflate the RSS; bound it loosely.
   constexpr long kBoundKb = 400 * 1024;
 #else
