@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -60,27 +61,45 @@ bool BcryptMatches(const std::string& password, const std::string& hash) {
 
 }  // namespace
 
-BasicAuth::BasicAuth(std::map<std::string, std::string> bcrypt_by_user)
-    : bcrypt_by_user_(std::move(bcrypt_by_user)) {}
+BasicAuth::BasicAuth(std::map<std::string, std::string> bcrypt_by_user, BcryptBudget budget)
+    : bcrypt_by_user_(std::move(bcrypt_by_user)),
+      budget_(budget),
+      balance_(budget.burst),
+      refilled_at_(Clock::now()) {}
 
-bool BasicAuth::Allows(std::string_view authorization) const {
+AuthVerdict BasicAuth::Check(std::string_view authorization, Clock::time_point now) const {
   auto credentials = ParseBasic(authorization);
-  if (!credentials) return false;
+  if (!credentials) return AuthVerdict::kDenied;
   auto user = bcrypt_by_user_.find(credentials->user);
-  if (user == bcrypt_by_user_.end()) return false;
+  if (user == bcrypt_by_user_.end()) return AuthVerdict::kDenied;
   auto digest = Sha256(credentials->password);
   {
     std::lock_guard lock(mutex_);
     auto known = verified_.find(user->first);
     if (known != verified_.end() &&
         CRYPTO_memcmp(known->second.data(), digest.data(), digest.size()) == 0) {
-      return true;
+      return AuthVerdict::kAllowed;
     }
+    if (!BudgetLeft(now)) return AuthVerdict::kThrottled;
   }
-  if (!BcryptMatches(credentials->password, user->second)) return false;
+  const auto started = Clock::now();
+  const bool matches = BcryptMatches(credentials->password, user->second);
   std::lock_guard lock(mutex_);
+  balance_ -= Clock::now() - started;
+  if (!matches) return AuthVerdict::kDenied;
   verified_[user->first] = digest;
-  return true;
+  return AuthVerdict::kAllowed;
+}
+
+bool BasicAuth::BudgetLeft(Clock::time_point now) const {
+  if (now > refilled_at_) {
+    const auto elapsed = std::chrono::duration<double>(now - refilled_at_);
+    const auto earned = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        elapsed.count() * std::chrono::duration<double, std::nano>(budget_.per_second));
+    balance_ = std::min(budget_.burst, balance_ + earned);
+    refilled_at_ = now;
+  }
+  return balance_ > std::chrono::nanoseconds::zero();
 }
 
 }  // namespace expvar::admin

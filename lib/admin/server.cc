@@ -25,8 +25,6 @@
 #include <unordered_set>
 #include <utility>
 
-#include "admin/basic_auth.h"
-
 namespace expvar::admin {
 namespace {
 
@@ -200,7 +198,7 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
   template <typename Stream>
   static asio::awaitable<void> Linger(Stream& stream);
   Response Handle(const Request& request) const;
-  bool Authorized(Route route, const Request& request) const;
+  AuthVerdict Authorize(Route route, const Request& request) const;
   Response Answer(Route route, unsigned version) const;
   std::string Metrics() const;
   void CloseAll();
@@ -227,7 +225,7 @@ void Server::Impl::Start() {
   tcp::endpoint endpoint = ParseListenAddress(options_.listen);
   if (options_.web.tls) tls_ = MakeTlsContext(*options_.web.tls);
   if (!options_.web.basic_auth_users.empty()) {
-    auth_ = std::make_unique<BasicAuth>(options_.web.basic_auth_users);
+    auth_ = std::make_unique<BasicAuth>(options_.web.basic_auth_users, options_.bcrypt_budget);
     if (!tls_) spdlog::warn("admin: basic auth without TLS: passwords cross the network in clear");
   }
   try {
@@ -390,11 +388,21 @@ Response Server::Impl::Handle(const Request& request) const {
     response.set(http::field::allow, "GET");
     return response;
   }
-  if (!Authorized(*route, request)) {
-    Response response =
-        MakeResponse(http::status::unauthorized, version, kTextContentType, "unauthorized\n");
-    response.set(http::field::www_authenticate, "Basic realm=\"expvar-collector\"");
-    return response;
+  switch (Authorize(*route, request)) {
+    case AuthVerdict::kAllowed:
+      break;
+    case AuthVerdict::kDenied: {
+      Response response =
+          MakeResponse(http::status::unauthorized, version, kTextContentType, "unauthorized\n");
+      response.set(http::field::www_authenticate, "Basic realm=\"expvar-collector\"");
+      return response;
+    }
+    case AuthVerdict::kThrottled: {
+      Response response = MakeResponse(http::status::too_many_requests, version, kTextContentType,
+                                       "too many authentication attempts\n");
+      response.set(http::field::retry_after, "1");
+      return response;
+    }
   }
   try {
     return Answer(*route, version);
@@ -405,10 +413,10 @@ Response Server::Impl::Handle(const Request& request) const {
   }
 }
 
-bool Server::Impl::Authorized(Route route, const Request& request) const {
-  if (!auth_ || !NeedsCredentials(route)) return true;
+AuthVerdict Server::Impl::Authorize(Route route, const Request& request) const {
+  if (!auth_ || !NeedsCredentials(route)) return AuthVerdict::kAllowed;
   auto header = request[http::field::authorization];
-  return auth_->Allows(std::string_view(header.data(), header.size()));
+  return auth_->Check(std::string_view(header.data(), header.size()));
 }
 
 Response Server::Impl::Answer(Route route, unsigned version) const {

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "admin/basic_auth.h"
 #include "admin/web_config.h"
 
 namespace expvar::admin {
@@ -27,6 +28,7 @@ struct ServerOptions {
   // TLS for every route, and basic auth for /metrics and /status (not the kubelet's probes,
   // which carry no credentials and reveal nothing).
   WebConfig web;
+  BcryptBudget bcrypt_budget;  // beyond it, credentials that need a bcrypt check get 429
 };
 
 // Returns the JSON document served on /status; called on the server's thread for each request.
@@ -40,8 +42,8 @@ boost::asio::ip::tcp::endpoint ParseListenAddress(std::string_view address);
 // that an earlier collectable already produced is skipped), /healthz, /readyz (503 until
 // SetReady(true)), /status; 404 for other paths, 405 for other methods on these paths,
 // 400/413/431 for requests that cannot be parsed, 401 for /metrics and /status without valid
-// credentials when basic auth is configured. All network work runs on one strand of the given
-// io_context.
+// credentials when basic auth is configured, 429 (Retry-After: 1) when checking new credentials
+// would exceed the bcrypt budget. All network work runs on one strand of the given io_context.
 class Server {
  public:
   Server(boost::asio::io_context& io, ServerOptions options,

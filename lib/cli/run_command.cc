@@ -254,7 +254,8 @@ class Daemon {
     try {
       server_.Start();
     } catch (const admin::WebConfigError& e) {
-      throw UsageError("--web-config-file " + options_.web_config_file + ": " + e.what());
+      // Same shape as AdminOptionsFor's errors, whose text already starts with the file.
+      throw UsageError("--web-config-file: " + options_.web_config_file + ": " + e.what());
     }
     spdlog::info("admin server on {} (port {}); dogstatsd to {}", options_.listen,
                  server_.BoundPort(), dogstatsd_.address().ToString());

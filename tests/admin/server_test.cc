@@ -42,6 +42,7 @@ struct Reply {
   int status = 0;
   std::string content_type;
   std::string allow;
+  std::string retry_after;
   std::string body;
   bool keep_alive = false;
   std::string error;  // set when the exchange failed at the transport level
@@ -66,6 +67,7 @@ Reply ToReply(const http::response<http::string_body>& response) {
   reply.status = static_cast<int>(response.result_int());
   reply.content_type = std::string(response[http::field::content_type]);
   reply.allow = std::string(response[http::field::allow]);
+  reply.retry_after = std::string(response[http::field::retry_after]);
   reply.body = response.body();
   reply.keep_alive = response.keep_alive();
   return reply;
@@ -618,6 +620,25 @@ TEST_F(ServerTest, BasicAuthGuardsMetricsAndStatusButNotTheProbes) {
     right.set(http::field::authorization, "Basic cHJvbWV0aGV1czpzM2NyZXQ6cGE1NQ==");
     EXPECT_EQ(Send(port_, right).status, 200) << path;
   }
+  EXPECT_EQ(Send(port_, Get("/healthz")).status, 200);
+  EXPECT_EQ(Send(port_, Get("/readyz")).status, 200);
+}
+
+TEST_F(ServerTest, CredentialChecksBeyondTheBcryptBudgetGet429AndTheProbesStillAnswer) {
+  ServerOptions options;
+  options.web.basic_auth_users = {
+      {"prometheus", "$2y$05$xbjvYAmiLFuv7IXgAdv0cOwySfu/wHaKhDZzGUZav1cc0JbN6HAT6"}};
+  // The first bcrypt check overdraws the budget, which then takes weeks to refill.
+  options.bcrypt_budget = {.per_second = 1ns, .burst = 1ns};
+  StartServer(options);
+  server_->SetReady(true);
+  auto wrong = Get("/metrics");
+  wrong.set(http::field::authorization, "Basic cHJvbWV0aGV1czpzM2NyZXQ=");
+  EXPECT_EQ(Send(port_, wrong).status, 401);
+  Reply throttled = Send(port_, wrong);
+  EXPECT_EQ(throttled.status, 429) << throttled.body;
+  EXPECT_EQ(throttled.retry_after, "1");
+  EXPECT_EQ(Send(port_, Get("/metrics")).status, 401);  // no credentials: nothing to check
   EXPECT_EQ(Send(port_, Get("/healthz")).status, 200);
   EXPECT_EQ(Send(port_, Get("/readyz")).status, 200);
 }

@@ -86,17 +86,40 @@ TEST(LoadWebConfig, NamesAnUnreadableFile) {
 
 TEST(BasicAuth, AcceptsOnlyTheRightUserAndPassword) {
   BasicAuth auth(std::map<std::string, std::string>{{"prometheus", kHtpasswdHash}});
-  EXPECT_TRUE(auth.Allows(kGoodHeader));
-  EXPECT_TRUE(auth.Allows(kGoodHeader));                               // the remembered digest path
-  EXPECT_TRUE(auth.Allows("basic cHJvbWV0aGV1czpzM2NyZXQ6cGE1NQ=="));  // scheme is case-blind
-  EXPECT_FALSE(auth.Allows("Basic cHJvbWV0aGV1czpzM2NyZXQ="));         // prometheus:s3cret
-  EXPECT_FALSE(auth.Allows("Basic YWxpY2U6czNjcmV0OnBhNTU="));         // alice:s3cret:pa55
-  EXPECT_FALSE(auth.Allows("Bearer cHJvbWV0aGV1czpzM2NyZXQ6cGE1NQ=="));
-  EXPECT_FALSE(auth.Allows("Basic not-base64!"));
-  EXPECT_FALSE(auth.Allows("Basic cHJvbWV0aGV1cw=="));  // "prometheus", no colon
-  EXPECT_FALSE(auth.Allows(""));
+  auto allows = [&](std::string_view header) {
+    return auth.Check(header) == AuthVerdict::kAllowed;
+  };
+  EXPECT_TRUE(allows(kGoodHeader));
+  EXPECT_TRUE(allows(kGoodHeader));                               // the remembered digest path
+  EXPECT_TRUE(allows("basic cHJvbWV0aGV1czpzM2NyZXQ6cGE1NQ=="));  // scheme is case-blind
+  EXPECT_FALSE(allows("Basic cHJvbWV0aGV1czpzM2NyZXQ="));         // prometheus:s3cret
+  EXPECT_FALSE(allows("Basic YWxpY2U6czNjcmV0OnBhNTU="));         // alice:s3cret:pa55
+  EXPECT_FALSE(allows("Bearer cHJvbWV0aGV1czpzM2NyZXQ6cGE1NQ=="));
+  EXPECT_FALSE(allows("Basic not-base64!"));
+  EXPECT_FALSE(allows("Basic cHJvbWV0aGV1cw=="));  // "prometheus", no colon
+  EXPECT_FALSE(allows(""));
   // A wrong password after a right one is still refused (the digest is compared, not skipped).
-  EXPECT_FALSE(auth.Allows("Basic cHJvbWV0aGV1czpzM2NyZXQ6cGE1Ng=="));  // ...pa56
+  EXPECT_EQ(auth.Check("Basic cHJvbWV0aGV1czpzM2NyZXQ6cGE1Ng=="), AuthVerdict::kDenied);  // pa56
+}
+
+TEST(BasicAuth, ThrottlesBcryptChecksBeyondTheBudgetButNeverTheRememberedPassword) {
+  using namespace std::chrono_literals;
+  constexpr char kWrong[] = "Basic cHJvbWV0aGV1czpzM2NyZXQ=";  // prometheus:s3cret
+  // A 1 ns budget: any bcrypt check overdraws it; it refills as fast as time passes.
+  BasicAuth auth(std::map<std::string, std::string>{{"prometheus", kHtpasswdHash}},
+                 BcryptBudget{.per_second = 1s, .burst = 1ns});
+  const auto t0 = BasicAuth::Clock::now();
+  EXPECT_EQ(auth.Check(kWrong, t0), AuthVerdict::kDenied);  // checked; the budget is spent
+  EXPECT_EQ(auth.Check(kWrong, t0), AuthVerdict::kThrottled);
+  EXPECT_EQ(auth.Check(kGoodHeader, t0), AuthVerdict::kThrottled);  // not remembered yet
+  // What needs no bcrypt is still answered: an unknown user, a malformed header.
+  EXPECT_EQ(auth.Check("Basic YWxpY2U6czNjcmV0OnBhNTU=", t0), AuthVerdict::kDenied);
+  EXPECT_EQ(auth.Check("Basic not-base64!", t0), AuthVerdict::kDenied);
+  // A minute later the overdraft (one bcrypt at cost 5, milliseconds) is paid back.
+  const auto t1 = t0 + 60s;
+  EXPECT_EQ(auth.Check(kGoodHeader, t1), AuthVerdict::kAllowed);
+  EXPECT_EQ(auth.Check(kWrong, t1), AuthVerdict::kThrottled);
+  EXPECT_EQ(auth.Check(kGoodHeader, t1), AuthVerdict::kAllowed);  // the remembered digest
 }
 
 }  // namespace
