@@ -69,24 +69,28 @@ BasicAuth::BasicAuth(std::map<std::string, std::string> bcrypt_by_user, BcryptBu
 
 AuthVerdict BasicAuth::Check(std::string_view authorization, Clock::time_point now) const {
   auto credentials = ParseBasic(authorization);
-  if (!credentials) return AuthVerdict::kDenied;
+  if (!credentials || bcrypt_by_user_.empty()) return AuthVerdict::kDenied;
   auto user = bcrypt_by_user_.find(credentials->user);
-  if (user == bcrypt_by_user_.end()) return AuthVerdict::kDenied;
+  const bool known_user = user != bcrypt_by_user_.end();
   auto digest = Sha256(credentials->password);
   {
     std::lock_guard lock(mutex_);
-    auto known = verified_.find(user->first);
+    auto known = known_user ? verified_.find(user->first) : verified_.end();
     if (known != verified_.end() &&
         CRYPTO_memcmp(known->second.data(), digest.data(), digest.size()) == 0) {
       return AuthVerdict::kAllowed;
     }
     if (!BudgetLeft(now)) return AuthVerdict::kThrottled;
   }
+  // An unknown user is checked against some user's hash all the same (and refused whatever the
+  // outcome), so that the answer's timing does not tell which user names exist, as Prometheus'
+  // exporter-toolkit does.
+  const std::string& hash = known_user ? user->second : bcrypt_by_user_.begin()->second;
   const auto started = Clock::now();
-  const bool matches = BcryptMatches(credentials->password, user->second);
+  const bool matches = BcryptMatches(credentials->password, hash);
   std::lock_guard lock(mutex_);
   balance_ -= Clock::now() - started;
-  if (!matches) return AuthVerdict::kDenied;
+  if (!known_user || !matches) return AuthVerdict::kDenied;
   verified_[user->first] = digest;
   return AuthVerdict::kAllowed;
 }
