@@ -52,6 +52,11 @@ run_suite() {
     CMAKE_EXTRA_ARGS=(-DCMAKE_CXX_COMPILER=clang++-14 -DEXPVAR_SANITIZE=ON -DEXPVAR_FUZZ=ON
       -DEXPVAR_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O0 -g1")
     ctest_extra=(--label-exclude packaging)
+    # A build-asan/ from before the switch to Clang: CMake cannot change compilers in place.
+    local cache=$build/CMakeCache.txt
+    if [[ -f $cache ]] && ! grep -q '^CMAKE_CXX_COMPILER:.*clang' "$cache"; then
+      rm -rf "$cache" "$build/CMakeFiles"
+    fi
   else
     build=${BUILD_DIR:-$ROOT/build}
     CMAKE_EXTRA_ARGS=()
