@@ -3,6 +3,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <stdexcept>
+#include <string>
 
 namespace expvar::check {
 namespace {
@@ -15,6 +16,64 @@ bool IsLiteralSegment(std::string_view s) {
     if (!ok) return false;
   }
   return true;
+}
+
+// Limits on a regex segment, which anyone who can annotate a pod may write. libstdc++'s
+// std::regex compiles by recursing over the pattern (100 KB overflows the stack) and reads the
+// numbers of "{n,m}" and "\\n" into a long without overflow checks (undefined behaviour, found
+// by conf_fuzz). Datadog users' patterns are a few dozen bytes and count to a handful.
+constexpr std::size_t kMaxRegexBytes = 1024;
+constexpr std::size_t kMaxRegexNumber = 1000;
+
+// The pattern as quoted in errors: bounded, so a huge one does not flood the log.
+std::string Quoted(std::string_view pattern) {
+  constexpr std::size_t kShown = 64;
+  if (pattern.size() <= kShown) return "\"" + std::string(pattern) + "\"";
+  return "\"" + std::string(pattern.substr(0, kShown)) + "...\" (" +
+         std::to_string(pattern.size()) + " bytes)";
+}
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// Throws when a repetition count ("{n}", "{n,}", "{n,m}") or a back-reference number ("\\n")
+// exceeds kMaxRegexNumber; stops reading at the first digit beyond it, so nothing overflows.
+void CheckRegexNumbers(std::string_view pattern) {
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const bool escape = pattern[i] == '\\';
+    if (!escape && pattern[i] != '{') continue;
+    for (std::size_t j = i + 1; j < pattern.size();) {
+      std::size_t value = 0, digits = 0;
+      for (; j < pattern.size() && IsDigit(pattern[j]); ++j, ++digits) {
+        value = value * 10 + static_cast<std::size_t>(pattern[j] - '0');
+        if (value > kMaxRegexNumber) {
+          throw std::invalid_argument("regex " + Quoted(pattern) + ": a count above " +
+                                      std::to_string(kMaxRegexNumber));
+        }
+      }
+      if (escape || digits == 0 || j >= pattern.size() || pattern[j] != ',') break;
+      ++j;  // on to the m of {n,m}
+    }
+    if (escape) ++i;  // the escaped character is not a '{' or a '\\'
+  }
+}
+
+// Compiles one regex segment, or throws std::invalid_argument saying why not. __polynomial (a
+// libstdc++ extension) selects the automaton executor: time linear in the key's length and no
+// recursion per character, where the default backtracking one takes exponential time on
+// "(a+)+b" against a row of a's and overflows the stack on a 100 KB key. It refuses
+// back-references, which cannot be matched in linear time.
+std::shared_ptr<const std::regex> CompileSegment(const std::string& pattern) {
+  if (pattern.size() > kMaxRegexBytes) {
+    throw std::invalid_argument("regex " + Quoted(pattern) + ": longer than " +
+                                std::to_string(kMaxRegexBytes) + " bytes");
+  }
+  CheckRegexNumbers(pattern);
+  try {
+    return std::make_shared<const std::regex>(
+        pattern, std::regex::ECMAScript | std::regex_constants::__polynomial);
+  } catch (const std::regex_error& e) {
+    throw std::invalid_argument("cannot compile regex " + Quoted(pattern) + ": " + e.what());
+  }
 }
 
 // Array indices are matched as their decimal text, like Python's str(index). A deque keeps
@@ -51,11 +110,7 @@ CompiledPath::CompiledPath(std::string_view path) : text_(path) {
     PathSegment segment;
     segment.is_literal = IsLiteralSegment(part);
     if (!segment.is_literal) {
-      try {
-        segment.pattern = std::make_shared<const std::regex>(part, std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        throw std::invalid_argument("cannot compile regex \"" + part + "\": " + e.what());
-      }
+      segment.pattern = CompileSegment(part);
       literal_ = false;
     }
     segment.text = std::move(part);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -74,6 +75,48 @@ TEST(CompiledPath, BadRegexIsRejectedWithTheSegment) {
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("[unclosed"), std::string::npos);
   }
+}
+
+// What a pod annotation may put in a path must not crash or hang the collector (libstdc++'s
+// default std::regex executor backtracks: exponential time, and a stack frame per character).
+TEST(CompiledPath, RegexesRunInLinearTimeWithoutRecursingPerCharacter) {
+  const std::string long_key(200'000, 'a');
+  boost::json::object doc;
+  doc[long_key] = 1;
+  doc[std::string(40, 'a')] = 2;
+  std::size_t matched = 0;
+  CompiledPath(".*").ForEachMatch(doc, [&](const auto&, const auto&) { ++matched; });
+  EXPECT_EQ(matched, 2u);
+  // Backtracking takes 2^40 steps here; the automaton a few thousand.
+  matched = 0;
+  CompiledPath("(a+)+b").ForEachMatch(doc, [&](const auto&, const auto&) { ++matched; });
+  EXPECT_EQ(matched, 0u);
+}
+
+std::string RegexError(const std::string& path) {
+  try {
+    CompiledPath compiled(path);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(CompiledPath, RegexesBeyondTheLimitsAreRefusedWithAShortQuote) {
+  const std::string huge = "(" + std::string(2000, 'a') + ")";
+  std::string error = RegexError(huge);
+  EXPECT_NE(error.find("longer than 1024 bytes"), std::string::npos) << error;
+  EXPECT_NE(error.find("(2002 bytes)"), std::string::npos) << error;
+  EXPECT_LT(error.size(), 200u);
+  // Found by conf_fuzz: libstdc++ reads these numbers into a long without overflow checks.
+  for (const char* path : {"a{6666666666666666666666}", "a{2,99999999999999999999}",
+                           "x/(a)\\99999999999999999999", "a{1001}"}) {
+    EXPECT_NE(RegexError(path).find("a count above 1000"), std::string::npos) << path;
+  }
+  EXPECT_EQ(RegexError("a{2,1000}"), "");
+  EXPECT_EQ(RegexError("\\d{3}"), "");
+  EXPECT_EQ(RegexError("\\{99999}"), "");  // an escaped brace is a literal, not a count
+  EXPECT_NE(RegexError("(a)\\1").find("cannot compile regex"), std::string::npos);
 }
 
 TEST(SplitPath, SplitsOnUnescapedSlashOnly) {
