@@ -107,10 +107,12 @@ class RunCollector {
   void Collect(const PlannedMetric& metric, const boost::json::value& root) {
     bool matched = false;
     metric.path.ForEachMatch(
-        root, [&](const std::vector<std::string_view>& keys, const boost::json::value& value) {
+        root,
+        [&](const std::vector<std::string_view>& keys, const boost::json::value& value) {
           matched = true;
           Add(metric, keys, value);
-        });
+        },
+        &state_.regex_matches);
     if (!matched && !metric.is_default) {
       result_.notes.push_back("no value matches path \"" + metric.path.Text() + "\"");
     }

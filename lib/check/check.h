@@ -75,6 +75,7 @@ struct State {
   // Names of regex matches by dotted path: normalizing is a large part of a run's cost, and a
   // target reports the same keys scrape after scrape.
   std::unordered_map<std::string, std::string> names;
+  MatchMemo regex_matches;  // which keys the regex segments matched, for the same reason
 };
 
 struct Result {

@@ -118,25 +118,27 @@ CompiledPath::CompiledPath(std::string_view path) : text_(path) {
   }
 }
 
-void CompiledPath::ForEachMatch(const boost::json::value& root, const Visitor& visit) const {
-  std::vector<std::string_view> keys;
-  keys.reserve(segments_.size());
-  std::deque<std::string> index_names;
-  Walk(root, 0, keys, index_names, visit);
+void CompiledPath::ForEachMatch(const boost::json::value& root, const Visitor& visit,
+                                MatchMemo* memo) const {
+  WalkContext context{{}, {}, visit, memo};
+  context.keys.reserve(segments_.size());
+  Walk(root, 0, context);
 }
 
 void CompiledPath::Walk(const boost::json::value& node, std::size_t depth,
-                        std::vector<std::string_view>& keys, std::deque<std::string>& index_names,
-                        const Visitor& visit) const {
+                        WalkContext& context) const {
   if (depth == segments_.size()) {
-    visit(keys, node);
+    context.visit(context.keys, node);
     return;
   }
   const PathSegment& segment = segments_[depth];
   auto descend = [&](std::string_view key, const boost::json::value& child) {
-    keys.push_back(key);
-    Walk(child, depth + 1, keys, index_names, visit);
-    keys.pop_back();
+    context.keys.push_back(key);
+    Walk(child, depth + 1, context);
+    context.keys.pop_back();
+  };
+  auto matches = [&](std::string_view key) {
+    return context.memo ? context.memo->Matches(segment, key) : segment.Matches(key);
   };
   if (const auto* object = node.if_object()) {
     if (segment.is_literal) {
@@ -146,14 +148,37 @@ void CompiledPath::Walk(const boost::json::value& node, std::size_t depth,
       return;
     }
     for (const auto& member : *object) {
-      if (segment.Matches(member.key())) descend(member.key(), member.value());
+      if (matches(member.key())) descend(member.key(), member.value());
     }
   } else if (const auto* array = node.if_array()) {
     for (std::size_t i = 0; i < array->size(); ++i) {
-      std::string_view name = IndexName(i, index_names);
-      if (segment.Matches(name)) descend(name, (*array)[i]);
+      std::string_view name = IndexName(i, context.index_names);
+      if (matches(name)) descend(name, (*array)[i]);
     }
   }
+}
+
+bool MatchMemo::Matches(const PathSegment& segment, std::string_view key) {
+  if (segment.is_literal) return segment.Matches(key);
+  // Enough for every key of a large document; a target whose keys keep changing (a timestamp in
+  // a key) must not grow it for ever.
+  constexpr std::size_t kMaxVerdicts = 16384;
+  auto pattern = by_pattern_.find(std::string_view(segment.text));
+  if (pattern != by_pattern_.end()) {
+    if (auto known = pattern->second.find(key); known != pattern->second.end()) {
+      return known->second;
+    }
+  }
+  const bool verdict = segment.Matches(key);
+  if (size_ >= kMaxVerdicts) {
+    by_pattern_.clear();
+    size_ = 0;
+    pattern = by_pattern_.end();
+  }
+  if (pattern == by_pattern_.end()) pattern = by_pattern_.try_emplace(segment.text).first;
+  pattern->second.emplace(std::string(key), verdict);
+  ++size_;
+  return verdict;
 }
 
 }  // namespace expvar::check

@@ -93,6 +93,30 @@ TEST(CompiledPath, RegexesRunInLinearTimeWithoutRecursingPerCharacter) {
   EXPECT_EQ(matched, 0u);
 }
 
+std::vector<std::string> MatchedKeys(const CompiledPath& path, const boost::json::value& doc,
+                                     MatchMemo* memo) {
+  std::vector<std::string> keys;
+  path.ForEachMatch(
+      doc, [&](const auto& k, const auto&) { keys.emplace_back(k.back()); }, memo);
+  return keys;
+}
+
+TEST(MatchMemo, AnswersLikeTheRegexPerPatternAndStaysBounded) {
+  boost::json::object doc;
+  for (int i = 0; i < 20000; ++i) doc["k" + std::to_string(i)] = i;
+  doc["a1"] = 1;
+  doc["b1"] = 2;
+  MatchMemo memo;
+  const CompiledPath a("a.*"), b("b.*"), digits("k[0-9]*7");
+  for (int round = 0; round < 2; ++round) {  // the second round is answered from the memo
+    EXPECT_EQ(MatchedKeys(a, doc, &memo), V{"a1"});
+    EXPECT_EQ(MatchedKeys(b, doc, &memo), V{"b1"});  // same keys, another pattern
+    // 20,000 keys overflow the memo's bound: it starts over and still answers right.
+    EXPECT_EQ(MatchedKeys(digits, doc, &memo), MatchedKeys(digits, doc, nullptr));
+    EXPECT_EQ(MatchedKeys(digits, doc, &memo).size(), 2000u);
+  }
+}
+
 std::string RegexError(const std::string& path) {
   try {
     CompiledPath compiled(path);
