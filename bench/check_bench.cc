@@ -138,7 +138,7 @@ void LoadCases() {
     if (conf.instances.empty()) throw std::runtime_error(conf.path + ": no instance");
     Documents().emplace_back(name, text);
     for (const std::string& conf_name : confs) {
-      config::Instance instance = conf.instances.front();
+      pipeline::Instance instance = conf.instances.front();
       if (conf_name == "defaults") {
         instance.metrics.clear();
       } else if (conf_name != "custom") {

@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
       std::cerr << positional[0] << ": no instance\n";
       return 1;
     }
-    config::Instance instance = conf.instances.front();
+    pipeline::Instance instance = conf.instances.front();
     if (defaults_only) instance.metrics.clear();
     check::Plan plan = check::Compile(instance);
     check::State state;

@@ -47,10 +47,6 @@ SelfMetrics::SelfMetrics(std::string_view version)
   series_dropped_max_returned_ = &CounterFamily(registry, "expvar_collector_series_dropped_total",
                                                 "Series not emitted, by reason.")
                                       .Add({{"reason", "max_returned_metrics"}});
-  auto& datagrams = CounterFamily(registry, "expvar_collector_dogstatsd_datagrams_total",
-                                  "DogStatsD datagrams, by result.");
-  datagrams_sent_ = &datagrams.Add({{"result", "sent"}});
-  datagrams_dropped_ = &datagrams.Add({{"result", "dropped"}});
   late_ticks_ = &PlainCounter(registry, "expvar_collector_late_ticks_total",
                               "Scrapes that started later than their scheduled time.");
   config_errors_ = &PlainCounter(registry, "expvar_collector_config_errors_total",
@@ -73,10 +69,6 @@ prometheus::Counter& SelfMetrics::Scrapes(ScrapeResult result) {
       break;
   }
   return *scrapes_ok_;
-}
-
-prometheus::Counter& SelfMetrics::Datagrams(DatagramResult result) {
-  return result == DatagramResult::kDropped ? *datagrams_dropped_ : *datagrams_sent_;
 }
 
 }  // namespace expvar::admin

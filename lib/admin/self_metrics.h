@@ -1,4 +1,5 @@
 // The collector's own metrics, named by Prometheus conventions, in one registry for /metrics.
+// (Each sink exposes its own delivery counters: see sink/registry.h.)
 #pragma once
 
 #include <prometheus/counter.h>
@@ -13,7 +14,6 @@
 namespace expvar::admin {
 
 enum class ScrapeResult { kOk, kFetchError, kParseError };
-enum class DatagramResult { kSent, kDropped };
 
 // Every series is created up front (labelled ones for each label value), so dashboards and
 // alerts see zeros instead of gaps. The accessors return references that stay valid for the
@@ -31,7 +31,6 @@ class SelfMetrics {
   prometheus::Counter& ScrapedBytes() { return *scraped_bytes_; }
   prometheus::Counter& SeriesEmitted() { return *series_emitted_; }
   prometheus::Counter& SeriesDroppedMaxReturned() { return *series_dropped_max_returned_; }
-  prometheus::Counter& Datagrams(DatagramResult result);
   prometheus::Counter& LateTicks() { return *late_ticks_; }
   prometheus::Counter& ConfigErrors() { return *config_errors_; }
 
@@ -45,8 +44,6 @@ class SelfMetrics {
   prometheus::Counter* scraped_bytes_;
   prometheus::Counter* series_emitted_;
   prometheus::Counter* series_dropped_max_returned_;
-  prometheus::Counter* datagrams_sent_;
-  prometheus::Counter* datagrams_dropped_;
   prometheus::Counter* late_ticks_;
   prometheus::Counter* config_errors_;
 };

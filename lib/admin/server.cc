@@ -1,7 +1,5 @@
 #include "admin/server.h"
 
-#include <prometheus/metric_family.h>
-#include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -22,8 +20,10 @@
 #include <optional>
 #include <stdexcept>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
+
+#include "admin/router.h"
+#include "common/net.h"
 
 namespace expvar::admin {
 namespace {
@@ -32,8 +32,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using Request = http::request<http::string_body>;
-using Response = http::response<http::string_body>;
 
 // Errors come back as values: a failed read or write is normal for a server, not exceptional.
 constexpr auto kAwaitTuple = asio::as_tuple(asio::use_awaitable);
@@ -41,16 +39,9 @@ constexpr std::chrono::seconds kStopWait{2};
 constexpr std::chrono::milliseconds kAcceptErrorBackoff{100};
 constexpr std::chrono::seconds kLingerTime{1};
 constexpr std::size_t kMaxLingerBytes = 1024 * 1024;
-constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
-constexpr std::string_view kTextContentType = "text/plain; charset=utf-8";
-constexpr std::string_view kJsonContentType = "application/json";
-
-enum class Route { kMetrics, kHealthz, kReadyz, kStatus };
-
-bool NeedsCredentials(Route route) { return route == Route::kMetrics || route == Route::kStatus; }
 
 // The TLS settings of a web.config; throws WebConfigError naming the file that cannot be used.
-std::shared_ptr<asio::ssl::context> MakeTlsContext(const WebConfig::Tls& tls) {
+std::shared_ptr<asio::ssl::context> MakeServerTlsContext(const WebConfig::Tls& tls) {
   auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
   context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                        asio::ssl::context::no_sslv3 | asio::ssl::context::single_dh_use);
@@ -77,35 +68,6 @@ std::shared_ptr<asio::ssl::context> MakeTlsContext(const WebConfig::Tls& tls) {
   return context;
 }
 
-std::optional<Route> FindRoute(std::string_view target) {
-  std::string_view path = target.substr(0, target.find('?'));
-  if (path == "/metrics") return Route::kMetrics;
-  if (path == "/healthz") return Route::kHealthz;
-  if (path == "/readyz") return Route::kReadyz;
-  if (path == "/status") return Route::kStatus;
-  return std::nullopt;
-}
-
-Response MakeResponse(http::status status, unsigned version, std::string_view content_type,
-                      std::string body) {
-  Response response{status, version};
-  response.set(http::field::content_type, content_type);
-  response.body() = std::move(body);
-  response.prepare_payload();
-  return response;
-}
-
-// Requests the client should hear were refused; transport errors and timeouts just close.
-std::optional<http::status> StatusForReadError(const beast::error_code& ec) {
-  if (ec == http::error::body_limit) return http::status::payload_too_large;
-  if (ec == http::error::header_limit) return http::status::request_header_fields_too_large;
-  if (ec == http::error::end_of_stream || ec == http::error::partial_message) return std::nullopt;
-  if (ec.category() == http::make_error_code(http::error::bad_method).category()) {
-    return http::status::bad_request;
-  }
-  return std::nullopt;
-}
-
 // Exceptions must not escape a detached coroutine: they would be rethrown from io_context::run.
 auto LogFailure(const char* what) {
   return [what](std::exception_ptr error) {
@@ -124,13 +86,11 @@ auto LogFailure(const char* what) {
   throw std::invalid_argument("invalid listen address \"" + std::string(address) + "\": " + why);
 }
 
-std::uint16_t ParsePort(std::string_view address, std::string_view text) {
-  unsigned port = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || port > 65535) {
-    InvalidAddress(address, "port must be a number from 0 to 65535");
-  }
-  return static_cast<std::uint16_t>(port);
+// Port 0 is allowed here: the kernel picks a free one (tests use it).
+std::uint16_t ListenPort(std::string_view address, std::string_view text) {
+  std::optional<std::uint16_t> port = common::ParsePort(text);
+  if (!port) InvalidAddress(address, "port must be a number from 0 to 65535");
+  return *port;
 }
 
 asio::ip::address ParseHost(std::string_view address, std::string_view host, bool bracketed) {
@@ -164,7 +124,7 @@ tcp::endpoint ParseListenAddress(std::string_view address) {
     if (colon == std::string_view::npos) InvalidAddress(address, "expected host:port");
     host = address.substr(0, colon);
   }
-  std::uint16_t port = ParsePort(address, address.substr(colon + 1));
+  std::uint16_t port = ListenPort(address, address.substr(colon + 1));
   return tcp::endpoint(ParseHost(address, host, bracketed), port);
 }
 
@@ -176,13 +136,14 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
         strand_(asio::make_strand(io)),
         acceptor_(strand_),
         options_(std::move(options)),
-        collectables_(std::move(collectables)),
-        status_(std::move(status)) {}
+        router_(std::move(collectables), std::move(status)) {}
 
   void Start();
   void Stop();
 
-  std::atomic<bool> ready{false};
+  void SetReady(bool ready) { router_.SetReady(ready); }
+  bool Ready() const { return router_.Ready(); }
+
   std::atomic<std::uint16_t> port{0};
 
  private:
@@ -197,20 +158,14 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
   asio::awaitable<bool> Write(Stream& stream, Response& response);
   template <typename Stream>
   static asio::awaitable<void> Linger(Stream& stream);
-  Response Handle(const Request& request) const;
-  AuthVerdict Authorize(Route route, const Request& request) const;
-  Response Answer(Route route, unsigned version) const;
-  std::string Metrics() const;
   void CloseAll();
 
   asio::io_context& io_;
   asio::strand<asio::io_context::executor_type> strand_;  // every socket operation runs here
   tcp::acceptor acceptor_;
   ServerOptions options_;
-  std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;
-  StatusProvider status_;
+  Router router_;  // decides every answer, and holds the readiness /readyz reports
   std::shared_ptr<asio::ssl::context> tls_;  // null: plain HTTP
-  std::unique_ptr<BasicAuth> auth_;          // null: no credentials asked
   std::atomic<bool> started_{false};
   std::atomic<bool> accepting_{false};  // Start() succeeded
   std::atomic<bool> stopped_{false};
@@ -223,9 +178,10 @@ void Server::Impl::Start() {
     throw std::logic_error("admin server can be started only once");
   }
   tcp::endpoint endpoint = ParseListenAddress(options_.listen);
-  if (options_.web.tls) tls_ = MakeTlsContext(*options_.web.tls);
+  if (options_.web.tls) tls_ = MakeServerTlsContext(*options_.web.tls);
   if (!options_.web.basic_auth_users.empty()) {
-    auth_ = std::make_unique<BasicAuth>(options_.web.basic_auth_users, options_.bcrypt_budget);
+    router_.RequireCredentials(
+        std::make_unique<BasicAuth>(options_.web.basic_auth_users, options_.bcrypt_budget));
     if (!tls_) spdlog::warn("admin: basic auth without TLS: passwords cross the network in clear");
   }
   try {
@@ -240,7 +196,8 @@ void Server::Impl::Start() {
   }
   port = acceptor_.local_endpoint().port();
   spdlog::info("admin: listening on {}:{} ({}{})", endpoint.address().to_string(), port.load(),
-               tls_ ? "https" : "http", auth_ ? ", basic auth on /metrics and /status" : "");
+               tls_ ? "https" : "http",
+               router_.RequiresCredentials() ? ", basic auth on /metrics and /status" : "");
   accepting_ = true;
   asio::co_spawn(strand_, Accept(shared_from_this()), LogFailure("accept loop"));
 }
@@ -339,14 +296,13 @@ asio::awaitable<bool> Server::Impl::ServeOne(Stream& stream, beast::flat_buffer&
   [[maybe_unused]] auto [ec, bytes] =
       co_await http::async_read(stream, buffer, parser, kAwaitTuple);
   if (ec) {
-    if (auto status = StatusForReadError(ec)) {
-      Response refusal = MakeResponse(*status, 11, kTextContentType, ec.message() + "\n");
-      refusal.keep_alive(false);
-      if (co_await Write(stream, refusal)) co_await Linger(stream);
+    if (auto refusal = RefusalForReadError(ec)) {
+      refusal->keep_alive(false);
+      if (co_await Write(stream, *refusal)) co_await Linger(stream);
     }
     co_return false;
   }
-  Response response = Handle(parser.get());
+  Response response = router_.Handle(parser.get());
   bool keep_alive = parser.get().keep_alive() && !stopped_;
   response.keep_alive(keep_alive);
   if (!co_await Write(stream, response)) co_return false;
@@ -375,80 +331,6 @@ asio::awaitable<void> Server::Impl::Linger(Stream& stream) {
   }
 }
 
-Response Server::Impl::Handle(const Request& request) const {
-  unsigned version = request.version();
-  std::string_view target(request.target().data(), request.target().size());
-  auto route = FindRoute(target);
-  if (!route) {
-    return MakeResponse(http::status::not_found, version, kTextContentType, "not found\n");
-  }
-  if (request.method() != http::verb::get) {
-    Response response = MakeResponse(http::status::method_not_allowed, version, kTextContentType,
-                                     "only GET is supported\n");
-    response.set(http::field::allow, "GET");
-    return response;
-  }
-  switch (Authorize(*route, request)) {
-    case AuthVerdict::kAllowed:
-      break;
-    case AuthVerdict::kDenied: {
-      Response response =
-          MakeResponse(http::status::unauthorized, version, kTextContentType, "unauthorized\n");
-      response.set(http::field::www_authenticate, "Basic realm=\"expvar-collector\"");
-      return response;
-    }
-    case AuthVerdict::kThrottled: {
-      Response response = MakeResponse(http::status::too_many_requests, version, kTextContentType,
-                                       "too many authentication attempts\n");
-      response.set(http::field::retry_after, "1");
-      return response;
-    }
-  }
-  try {
-    return Answer(*route, version);
-  } catch (const std::exception& e) {
-    spdlog::warn("admin: {} failed: {}", target.substr(0, target.find('?')), e.what());
-    return MakeResponse(http::status::internal_server_error, version, kTextContentType,
-                        "internal error\n");
-  }
-}
-
-AuthVerdict Server::Impl::Authorize(Route route, const Request& request) const {
-  if (!auth_ || !NeedsCredentials(route)) return AuthVerdict::kAllowed;
-  auto header = request[http::field::authorization];
-  return auth_->Check(std::string_view(header.data(), header.size()));
-}
-
-Response Server::Impl::Answer(Route route, unsigned version) const {
-  switch (route) {
-    case Route::kMetrics:
-      return MakeResponse(http::status::ok, version, kMetricsContentType, Metrics());
-    case Route::kHealthz:
-      return MakeResponse(http::status::ok, version, kTextContentType, "ok");
-    case Route::kReadyz:
-      if (ready) return MakeResponse(http::status::ok, version, kTextContentType, "ready");
-      return MakeResponse(http::status::service_unavailable, version, kTextContentType,
-                          "not ready");
-    case Route::kStatus:
-      return MakeResponse(http::status::ok, version, kJsonContentType, status_ ? status_() : "{}");
-  }
-  return MakeResponse(http::status::not_found, version, kTextContentType, "not found\n");
-}
-
-std::string Server::Impl::Metrics() const {
-  std::vector<prometheus::MetricFamily> families;
-  std::unordered_set<std::string> names;
-  for (const auto& weak : collectables_) {
-    auto collectable = weak.lock();
-    if (!collectable) continue;  // its owner is gone, e.g. during shutdown
-    for (auto& family : collectable->Collect()) {
-      // A repeated family name would make the whole exposition invalid.
-      if (names.insert(family.name).second) families.push_back(std::move(family));
-    }
-  }
-  return prometheus::TextSerializer().Serialize(families);
-}
-
 Server::Server(asio::io_context& io, ServerOptions options,
                std::vector<std::weak_ptr<prometheus::Collectable>> collectables,
                StatusProvider status)
@@ -459,8 +341,8 @@ Server::~Server() { impl_->Stop(); }
 
 void Server::Start() { impl_->Start(); }
 void Server::Stop() { impl_->Stop(); }
-void Server::SetReady(bool ready) { impl_->ready = ready; }
-bool Server::Ready() const { return impl_->ready; }
+void Server::SetReady(bool ready) { impl_->SetReady(ready); }
+bool Server::Ready() const { return impl_->Ready(); }
 std::uint16_t Server::BoundPort() const { return impl_->port; }
 
 }  // namespace expvar::admin

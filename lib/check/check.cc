@@ -8,12 +8,15 @@
 #include <unordered_set>
 
 #include "check/document.h"
-#include "check/naming.h"
 #include "check/pause_ring.h"
 #include "check/value.h"
+#include "common/datadog_naming.h"
 #include "http/url.h"
 
 namespace expvar::check {
+
+using common::NormalizeMetricName;
+
 namespace {
 
 // Datadog's DEFAULT_GAUGE_MEMSTAT_METRICS then DEFAULT_RATE_MEMSTAT_METRICS, in its order.
@@ -196,29 +199,6 @@ void CollectPauses(const boost::json::value& root, State& state, PauseSamples& o
 
 }  // namespace
 
-ReportKind ReportKindOf(MetricType type) {
-  switch (type) {
-    case MetricType::kGauge:
-      return ReportKind::kGauge;
-    case MetricType::kRate:
-      return ReportKind::kRate;
-    default:
-      return ReportKind::kCount;
-  }
-}
-
-std::string_view ReportKindName(ReportKind kind) {
-  switch (kind) {
-    case ReportKind::kGauge:
-      return "gauge";
-    case ReportKind::kCount:
-      return "count";
-    case ReportKind::kRate:
-      return "rate";
-  }
-  return "gauge";
-}
-
 std::string FinalUrl(std::string_view expvar_url) {
   std::string error;
   auto url = http::ParseUrl(expvar_url, &error);
@@ -231,7 +211,7 @@ std::string FinalUrl(std::string_view expvar_url) {
   return url->ToString();
 }
 
-Plan Compile(const config::Instance& instance) {
+Plan Compile(const pipeline::Instance& instance) {
   Plan plan;
   plan.url = FinalUrl(instance.expvar_url);
   plan.metric_namespace = instance.metric_namespace;

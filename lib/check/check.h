@@ -9,16 +9,17 @@
 #include <vector>
 
 #include "check/path.h"
-#include "config/instance.h"
+#include "pipeline/instance.h"
+#include "pipeline/snapshot.h"
 
 namespace expvar::check {
 
-using config::MetricType;
+using pipeline::MetricType;
+using pipeline::Reading;
 
-// What a reading is submitted as once Datadog's semantics are applied.
-enum class ReportKind { kGauge, kCount, kRate };
-ReportKind ReportKindOf(MetricType type);
-std::string_view ReportKindName(ReportKind kind);
+using pipeline::ReportKind;
+using pipeline::ReportKindName;
+using pipeline::ReportKindOf;
 
 // The URL that is fetched and tagged: "/debug/vars" is appended when the path is empty, and
 // credentials in the URL never reach the tag. Throws std::invalid_argument on a bad URL.
@@ -42,22 +43,11 @@ struct Plan {
   std::size_t default_count = 0;       // metrics[0, default_count) are the built-in ones
   std::vector<std::string> base_tags;  // instance tags + expvar_url
   std::string pause_metric_name;       // <ns>.memstats.pause_ns
-  int max_returned_metrics = config::kDefaultMaxReturnedMetrics;
+  int max_returned_metrics = pipeline::kDefaultMaxReturnedMetrics;
   std::vector<std::string> warnings;  // items dropped while compiling (bad regex)
 };
 
-Plan Compile(const config::Instance& instance);
-
-// One value matched in the document this run.
-struct Reading {
-  std::string name;
-  MetricType type;
-  double raw = 0;                // as read from the document
-  std::optional<double> report;  // what Datadog submits this run; none for a first rate
-  std::vector<std::string> tags;
-  std::string path;  // dotted actual path, e.g. "memstats.HeapAlloc"
-  bool is_default = false;
-};
+Plan Compile(const pipeline::Instance& instance);
 
 struct PauseSamples {
   std::vector<double> pauses_ns;  // GC pauses since the previous run, oldest first

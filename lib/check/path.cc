@@ -5,7 +5,11 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/ascii.h"
+
 namespace expvar::check {
+
+using common::IsAsciiDigit;
 namespace {
 
 bool IsLiteralSegment(std::string_view s) {
@@ -26,14 +30,12 @@ constexpr std::size_t kMaxRegexBytes = 1024;
 constexpr std::size_t kMaxRegexNumber = 1000;
 
 // The pattern as quoted in errors: bounded, so a huge one does not flood the log.
-std::string Quoted(std::string_view pattern) {
+std::string QuotedPattern(std::string_view pattern) {
   constexpr std::size_t kShown = 64;
   if (pattern.size() <= kShown) return "\"" + std::string(pattern) + "\"";
   return "\"" + std::string(pattern.substr(0, kShown)) + "...\" (" +
          std::to_string(pattern.size()) + " bytes)";
 }
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 // Throws when a repetition count ("{n}", "{n,}", "{n,m}") or a back-reference number ("\\n")
 // exceeds kMaxRegexNumber; stops reading at the first digit beyond it, so nothing overflows.
@@ -43,10 +45,10 @@ void CheckRegexNumbers(std::string_view pattern) {
     if (!escape && pattern[i] != '{') continue;
     for (std::size_t j = i + 1; j < pattern.size();) {
       std::size_t value = 0, digits = 0;
-      for (; j < pattern.size() && IsDigit(pattern[j]); ++j, ++digits) {
+      for (; j < pattern.size() && IsAsciiDigit(pattern[j]); ++j, ++digits) {
         value = value * 10 + static_cast<std::size_t>(pattern[j] - '0');
         if (value > kMaxRegexNumber) {
-          throw std::invalid_argument("regex " + Quoted(pattern) + ": a count above " +
+          throw std::invalid_argument("regex " + QuotedPattern(pattern) + ": a count above " +
                                       std::to_string(kMaxRegexNumber));
         }
       }
@@ -64,7 +66,7 @@ void CheckRegexNumbers(std::string_view pattern) {
 // back-references, which cannot be matched in linear time.
 std::shared_ptr<const std::regex> CompileSegment(const std::string& pattern) {
   if (pattern.size() > kMaxRegexBytes) {
-    throw std::invalid_argument("regex " + Quoted(pattern) + ": longer than " +
+    throw std::invalid_argument("regex " + QuotedPattern(pattern) + ": longer than " +
                                 std::to_string(kMaxRegexBytes) + " bytes");
   }
   CheckRegexNumbers(pattern);
@@ -72,7 +74,7 @@ std::shared_ptr<const std::regex> CompileSegment(const std::string& pattern) {
     return std::make_shared<const std::regex>(
         pattern, std::regex::ECMAScript | std::regex_constants::__polynomial);
   } catch (const std::regex_error& e) {
-    throw std::invalid_argument("cannot compile regex " + Quoted(pattern) + ": " + e.what());
+    throw std::invalid_argument("cannot compile regex " + QuotedPattern(pattern) + ": " + e.what());
   }
 }
 

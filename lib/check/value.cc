@@ -4,14 +4,16 @@
 #include <cmath>
 #include <string>
 
+#include "common/ascii.h"
+
 namespace expvar::check {
+
+using common::IsAsciiDigit;
 namespace {
 
 bool IsPythonSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 // Python allows one '_' between two digits ("1_000.5"); anything else with '_' is invalid.
 std::optional<std::string> RemoveDigitSeparators(std::string_view s) {
@@ -22,7 +24,7 @@ std::optional<std::string> RemoveDigitSeparators(std::string_view s) {
       out.push_back(s[i]);
       continue;
     }
-    if (i == 0 || i + 1 == s.size() || !IsDigit(s[i - 1]) || !IsDigit(s[i + 1]))
+    if (i == 0 || i + 1 == s.size() || !IsAsciiDigit(s[i - 1]) || !IsAsciiDigit(s[i + 1]))
       return std::nullopt;
   }
   return out;

@@ -13,6 +13,7 @@
 #include "check/check.h"
 #include "cli/kube_setup.h"
 #include "cli/run_options.h"
+#include "discovery/pod_json.h"
 
 namespace expvar::cli {
 namespace {
@@ -21,7 +22,7 @@ namespace json = boost::json;
 
 constexpr auto kKubeWait = std::chrono::seconds(15);
 
-std::vector<discovery::Pod> PodsFromFile(const std::string& path) {
+std::vector<pipeline::Pod> PodsFromFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path + ": cannot open");
   std::ostringstream text;
@@ -38,7 +39,7 @@ std::vector<discovery::Pod> PodsFromFile(const std::string& path) {
   } else {
     items.push_back(doc);
   }
-  std::vector<discovery::Pod> pods;
+  std::vector<pipeline::Pod> pods;
   for (std::size_t i = 0; i < items.size(); ++i) {
     std::string error;
     auto pod = discovery::PodFromJson(items[i], &error);
@@ -49,15 +50,15 @@ std::vector<discovery::Pod> PodsFromFile(const std::string& path) {
 }
 
 // One LIST through the watcher, then stop: the same code path the daemon uses.
-std::vector<discovery::Pod> PodsFromApi(const KubeSetup& setup) {
+std::vector<pipeline::Pod> PodsFromApi(const KubeSetup& setup) {
   boost::asio::io_context io;
-  std::promise<std::vector<discovery::Pod>> listed;
+  std::promise<std::vector<pipeline::Pod>> listed;
   bool delivered = false;
   discovery::kube::PodWatcher watcher(io.get_executor(), setup.api, setup.watcher,
                                       [&](const auto& pods, bool) {
                                         if (delivered) return;
                                         delivered = true;
-                                        std::vector<discovery::Pod> list;
+                                        std::vector<pipeline::Pod> list;
                                         for (const auto& [uid, pod] : pods) list.push_back(pod);
                                         listed.set_value(std::move(list));
                                       });
@@ -74,11 +75,11 @@ std::vector<discovery::Pod> PodsFromApi(const KubeSetup& setup) {
   return result.get();
 }
 
-json::object InstanceJson(const schedule::TargetSpec& target) {
-  const config::Instance& i = target.instance;
+json::object InstanceJson(const pipeline::TargetSpec& target) {
+  const pipeline::Instance& i = target.instance;
   json::array metrics;
   for (const auto& m : i.metrics) {
-    json::object item{{"path", m.path}, {"type", config::MetricTypeName(m.type)}};
+    json::object item{{"path", m.path}, {"type", pipeline::MetricTypeName(m.type)}};
     if (m.alias) item["alias"] = *m.alias;
     item["tags"] = json::value_from(m.tags);
     metrics.push_back(std::move(item));

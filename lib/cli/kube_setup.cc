@@ -2,17 +2,11 @@
 
 #include <cstdlib>
 
-#include "sink/dogstatsd.h"
+#include "common/environment.h"
 
 namespace expvar::cli {
-namespace {
 
-std::string EnvOr(const char* name, const std::string& fallback) {
-  const char* value = std::getenv(name);
-  return value && *value ? value : fallback;
-}
-
-}  // namespace
+using common::EnvOr;
 
 std::string EffectiveKubeMode(const RunOptions& options) {
   if (options.kube_mode != "auto") return options.kube_mode;
@@ -20,14 +14,14 @@ std::string EffectiveKubeMode(const RunOptions& options) {
   return in_cluster && !options.node_name.empty() ? "node" : "off";
 }
 
-resolve::EnvLookup TemplateEnvironment(const std::vector<std::string>& allowed) {
-  if (allowed.empty()) return sink::ProcessEnvironment;
+common::EnvLookup TemplateEnvironment(const std::vector<std::string>& allowed) {
+  if (allowed.empty()) return common::ProcessEnvironment;
   return [allowed](const std::string& name) -> std::optional<std::string> {
     for (const auto& pattern : allowed) {
       bool prefix = pattern.ends_with('*');
       if (prefix ? name.starts_with(std::string_view(pattern).substr(0, pattern.size() - 1))
                  : name == pattern) {
-        return sink::ProcessEnvironment(name);
+        return common::ProcessEnvironment(name);
       }
     }
     return std::nullopt;
@@ -53,7 +47,7 @@ std::optional<KubeSetup> KubeSetupFor(const RunOptions& options) {
   discovery::kube::ApiFlags flags{options.kube_api, options.kube_token_file, options.kube_ca_file,
                                   options.kube_insecure_skip_tls_verify};
   std::string error;
-  auto api = discovery::kube::ResolveApiConfig(flags, discovery::kube::GetEnv,
+  auto api = discovery::kube::ResolveApiConfig(flags, common::ProcessEnvironment,
                                                discovery::kube::RegularFileExists, &error);
   if (!api) throw UsageError("kubernetes: " + error);
   setup.api = *api;

@@ -22,7 +22,7 @@ std::string EffectiveKubeMode(const RunOptions& options);
 
 // What %%env_X%% may read: the process environment, filtered by --template-env-allow (names,
 // or prefixes ending in '*'; empty: everything, as the Datadog Agent).
-resolve::EnvLookup TemplateEnvironment(const std::vector<std::string>& allowed);
+common::EnvLookup TemplateEnvironment(const std::vector<std::string>& allowed);
 
 // How pod annotations become targets in the given mode ("node" or "pod").
 discovery::PodTargetOptions PodTargetOptionsFor(const RunOptions& options, const std::string& mode);

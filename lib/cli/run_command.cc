@@ -18,13 +18,13 @@
 #include "admin/self_metrics.h"
 #include "admin/server.h"
 #include "cli/kube_setup.h"
+#include "common/environment.h"
 #include "discovery/confd.h"
 #include "discovery/kube/pod_watcher.h"
 #include "discovery/pod_targets.h"
 #include "discovery/podinfo.h"
 #include "schedule/scheduler.h"
-#include "sink/dogstatsd.h"
-#include "sink/prometheus.h"
+#include "sink/registry.h"
 
 namespace expvar::cli {
 namespace {
@@ -43,11 +43,11 @@ std::chrono::milliseconds DefaultInterval(double seconds) {
 }
 
 // Turns scheduler events into the collector's self-metrics.
-class SelfMetricsObserver : public schedule::ScrapeObserver {
+class SelfMetricsObserver : public pipeline::ScrapeObserver {
  public:
   explicit SelfMetricsObserver(admin::SelfMetrics& metrics) : metrics_(metrics) {}
 
-  void OnScrape(const schedule::ScrapeOutcome& outcome) override {
+  void OnScrape(const pipeline::ScrapeOutcome& outcome) override {
     metrics_.Scrapes(ToAdmin(outcome.result)).Increment();
     metrics_.ScrapeDuration().Observe(outcome.duration.count());
     metrics_.ScrapedBytes().Increment(static_cast<double>(outcome.bytes));
@@ -62,11 +62,11 @@ class SelfMetricsObserver : public schedule::ScrapeObserver {
   }
 
  private:
-  static admin::ScrapeResult ToAdmin(schedule::ScrapeResult result) {
+  static admin::ScrapeResult ToAdmin(pipeline::ScrapeResult result) {
     switch (result) {
-      case schedule::ScrapeResult::kOk:
+      case pipeline::ScrapeResult::kOk:
         return admin::ScrapeResult::kOk;
-      case schedule::ScrapeResult::kFetchError:
+      case pipeline::ScrapeResult::kFetchError:
         return admin::ScrapeResult::kFetchError;
       default:
         return admin::ScrapeResult::kParseError;
@@ -75,14 +75,38 @@ class SelfMetricsObserver : public schedule::ScrapeObserver {
   admin::SelfMetrics& metrics_;
 };
 
-sink::DogStatsDAddress DogStatsDAddressFor(const RunOptions& options) {
-  std::string error;
-  auto address =
-      options.dogstatsd_url.empty()
-          ? sink::ResolveDefaultAddress(sink::ProcessEnvironment, sink::PathExists, &error)
-          : sink::ParseDogStatsDUrl(options.dogstatsd_url, &error);
-  if (!address) throw UsageError("dogstatsd: " + error);
-  return *address;
+// The sinks the operator asked for; a sink that cannot be built is a usage error (exit 2).
+std::vector<sink::BuiltSink> SinksFor(const RunOptions& options, asio::io_context& io) {
+  sink::SinkContext context{io.get_executor(), {}, common::ProcessEnvironment, common::PathExists};
+  context.settings.dogstatsd_url = options.dogstatsd_url;
+  context.settings.tags = options.tags;
+  try {
+    return sink::BuiltinSinks().Build(context);
+  } catch (const sink::SinkConfigError& e) {
+    throw UsageError(e.what());
+  }
+}
+
+std::vector<pipeline::Sink*> SinkPointers(const std::vector<sink::BuiltSink>& sinks) {
+  std::vector<pipeline::Sink*> pointers;
+  for (const auto& built : sinks) pointers.push_back(built.sink.get());
+  return pointers;
+}
+
+// What /metrics serves: the self-metrics, then every sink's exposition.
+std::vector<std::weak_ptr<prometheus::Collectable>> Collectables(
+    const admin::SelfMetrics& self_metrics, const std::vector<sink::BuiltSink>& sinks) {
+  std::vector<std::weak_ptr<prometheus::Collectable>> collectables{self_metrics.Registry()};
+  for (const auto& built : sinks) {
+    collectables.insert(collectables.end(), built.exposition.begin(), built.exposition.end());
+  }
+  return collectables;
+}
+
+std::string DescribeSinks(const std::vector<sink::BuiltSink>& sinks) {
+  std::string text;
+  for (const auto& built : sinks) text += (text.empty() ? "" : "; ") + built.description;
+  return text;
 }
 
 admin::ServerOptions AdminOptionsFor(const RunOptions& options) {
@@ -97,13 +121,6 @@ admin::ServerOptions AdminOptionsFor(const RunOptions& options) {
   return admin;
 }
 
-std::vector<std::string> GlobalTags(const RunOptions& options) {
-  std::vector<std::string> tags = sink::GlobalTagsFromEnvironment(sink::ProcessEnvironment);
-  tags.insert(tags.end(), options.tags.begin(), options.tags.end());
-  return tags;
-}
-
-// Copies the DogStatsD sink's counters into the self-metrics once a second.
 // glibc keeps the memory of removed targets for reuse rather than returning it to the system, so
 // RSS would stay at its peak after a large removal (measured: 253 MB left after all of 10,000
 // targets were removed, 52 MB after a trim). A trim a few seconds after the target set shrank,
@@ -121,39 +138,6 @@ class HeapTrimmer {
 
  private:
   asio::steady_timer timer_;
-};
-
-class DatagramCounterSync {
- public:
-  DatagramCounterSync(asio::io_context& io, const sink::DogStatsDSink& sink,
-                      admin::SelfMetrics& metrics)
-      : timer_(io), sink_(sink), metrics_(metrics) {}
-
-  void Start() {
-    timer_.expires_after(1s);
-    timer_.async_wait([this](boost::system::error_code ec) {
-      if (ec) return;
-      Sync();
-      Start();
-    });
-  }
-  void Stop() { timer_.cancel(); }
-  void Sync() {
-    auto stats = sink_.stats();
-    metrics_.Datagrams(admin::DatagramResult::kSent)
-        .Increment(static_cast<double>(stats.datagrams_sent - sent_));
-    metrics_.Datagrams(admin::DatagramResult::kDropped)
-        .Increment(static_cast<double>(stats.datagrams_dropped - dropped_));
-    sent_ = stats.datagrams_sent;
-    dropped_ = stats.datagrams_dropped;
-  }
-
- private:
-  asio::steady_timer timer_;
-  const sink::DogStatsDSink& sink_;
-  admin::SelfMetrics& metrics_;
-  std::uint64_t sent_ = 0;
-  std::uint64_t dropped_ = 0;
 };
 
 // Re-reads the downward-API annotations file when it changes (the kubelet replaces it through
@@ -221,14 +205,12 @@ class Daemon {
   Daemon(const RunOptions& options, const char* version)
       : options_(options),
         self_metrics_(version),
-        prometheus_(std::make_shared<sink::PrometheusSink>()),
-        dogstatsd_(io_.get_executor(), DogStatsDAddressFor(options), GlobalTags(options)),
+        sinks_(SinksFor(options, io_)),
         observer_(self_metrics_),
-        scheduler_(io_, {&dogstatsd_, prometheus_.get()}, &observer_,
+        scheduler_(io_, SinkPointers(sinks_), &observer_,
                    {DefaultInterval(options.interval_seconds), 1000ms}),
-        server_(admin_io_, AdminOptionsFor(options), {self_metrics_.Registry(), prometheus_},
+        server_(admin_io_, AdminOptionsFor(options), Collectables(self_metrics_, sinks_),
                 [this] { return scheduler_.StatusJson(); }),
-        datagram_sync_(io_, dogstatsd_, self_metrics_),
         heap_trimmer_(io_),
         signals_(io_, SIGINT, SIGTERM, SIGHUP) {
     if (!options.confd.empty()) confd_.emplace(options.confd);
@@ -257,8 +239,8 @@ class Daemon {
       // Same shape as AdminOptionsFor's errors, whose text already starts with the file.
       throw UsageError("--web-config-file: " + options_.web_config_file + ": " + e.what());
     }
-    spdlog::info("admin server on {} (port {}); dogstatsd to {}", options_.listen,
-                 server_.BoundPort(), dogstatsd_.address().ToString());
+    spdlog::info("admin server on {} (port {}); {}", options_.listen, server_.BoundPort(),
+                 DescribeSinks(sinks_));
     Reload();
     if (watcher_) {
       std::string error;
@@ -266,7 +248,6 @@ class Daemon {
     }
     if (podinfo_) podinfo_->Start();
     UpdateReadiness();
-    datagram_sync_.Start();
     WaitForSignal();
     auto admin_guard = asio::make_work_guard(admin_io_);
     std::thread admin_thread([this] { admin_io_.run(); });
@@ -300,8 +281,8 @@ class Daemon {
   }
 
   // Runs on the watcher's strand after every change of the pod set.
-  void OnPods(const std::map<std::string, discovery::Pod>& pods) {
-    std::vector<discovery::Pod> list;
+  void OnPods(const std::map<std::string, pipeline::Pod>& pods) {
+    std::vector<pipeline::Pod> list;
     list.reserve(pods.size());
     for (const auto& [uid, pod] : pods) list.push_back(pod);
     discovery::ProviderResult result =
@@ -317,9 +298,9 @@ class Daemon {
 
   void ApplyAll() {
     std::lock_guard lock(providers_mutex_);
-    std::vector<schedule::TargetSpec> targets = confd_result_.targets;
+    std::vector<pipeline::TargetSpec> targets = confd_result_.targets;
     targets.insert(targets.end(), kube_result_.targets.begin(), kube_result_.targets.end());
-    std::vector<schedule::SourceError> errors = confd_result_.errors;
+    std::vector<pipeline::SourceError> errors = confd_result_.errors;
     errors.insert(errors.end(), kube_result_.errors.begin(), kube_result_.errors.end());
     std::size_t count = targets.size();
     scheduler_.Apply(targets, std::move(errors));
@@ -361,7 +342,6 @@ class Daemon {
   // Stops accepting work and lets the io_context drain; nothing is left buffered in the sinks.
   void Shutdown(int signal) {
     spdlog::info("signal {}: stopping", signal);
-    datagram_sync_.Stop();
     {
       std::lock_guard lock(providers_mutex_);
       heap_trimmer_.Stop();
@@ -369,7 +349,7 @@ class Daemon {
     if (watcher_) watcher_->Stop();
     if (podinfo_) podinfo_->Stop();
     scheduler_.StopAll();
-    dogstatsd_.Flush();
+    for (const auto& built : sinks_) built.sink->Flush();
     // Workers end as soon as their strands run the stop; bound the wait for in-flight work.
     auto deadline = std::make_shared<asio::steady_timer>(io_, 300ms);
     deadline->async_wait([this, deadline](boost::system::error_code) { io_.stop(); });
@@ -381,12 +361,10 @@ class Daemon {
   // long enough that it must not hold up the scrape workers.
   asio::io_context admin_io_;
   admin::SelfMetrics self_metrics_;
-  std::shared_ptr<sink::PrometheusSink> prometheus_;
-  sink::DogStatsDSink dogstatsd_;
+  std::vector<sink::BuiltSink> sinks_;
   SelfMetricsObserver observer_;
   schedule::Scheduler scheduler_;
   admin::Server server_;
-  DatagramCounterSync datagram_sync_;
   HeapTrimmer heap_trimmer_;         // under providers_mutex_
   std::size_t applied_targets_ = 0;  // under providers_mutex_
   asio::signal_set signals_;

@@ -8,6 +8,8 @@
 #include <map>
 #include <sstream>
 
+#include "common/environment.h"
+
 namespace expvar::cli {
 namespace {
 
@@ -37,12 +39,9 @@ std::string YamlKey(std::string flag) {
   return flag;
 }
 
-std::string EnvOr(const char* name, const std::string& fallback) {
-  const char* value = std::getenv(name);
-  return value && *value ? value : fallback;
-}
+using common::EnvOr;
 
-po::options_description Describe(RunOptions& o, std::vector<Binding>& bindings) {
+po::options_description OptionsDescription(RunOptions& o, std::vector<Binding>& bindings) {
   po::options_description d("expvar-collector run [options]");
   auto add = [&](const char* flag, auto* target, const char* help) {
     d.add_options()(flag, po::value(target)->default_value(*target), help);
@@ -140,7 +139,7 @@ ParsedRunOptions ParseRunOptions(const std::vector<std::string>& args) {
   o.pod_name = EnvOr("POD_NAME", "");
   o.pod_namespace = EnvOr("POD_NAMESPACE", "");
   std::vector<Binding> bindings;
-  po::options_description description = Describe(o, bindings);
+  po::options_description description = OptionsDescription(o, bindings);
   po::variables_map flags;
   try {
     po::store(po::command_line_parser(args).options(description).run(), flags);

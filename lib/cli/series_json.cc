@@ -7,7 +7,7 @@
 namespace expvar::cli {
 namespace {
 
-std::string Quoted(const std::string& text) {
+std::string JsonString(const std::string& text) {
   return boost::json::serialize(boost::json::string(text));
 }
 
@@ -21,12 +21,12 @@ std::string Number(double value) {
 }  // namespace
 
 std::string SeriesJsonLine(const check::Series& series, int run) {
-  std::string line = "{\"name\": " + Quoted(series.name) + ", \"type\": \"" +
+  std::string line = "{\"name\": " + JsonString(series.name) + ", \"type\": \"" +
                      std::string(check::ReportKindName(series.kind)) +
                      "\", \"value\": " + Number(series.value) + ", \"tags\": [";
   for (std::size_t i = 0; i < series.tags.size(); ++i) {
     if (i) line += ", ";
-    line += Quoted(series.tags[i]);
+    line += JsonString(series.tags[i]);
   }
   line += "], \"run\": " + std::to_string(run) + "}";
   return line;

@@ -1,13 +1,22 @@
-// Reads a go_expvar conf.yaml (Datadog's format) into config::ConfFile.
+// Reads a go_expvar conf.yaml (Datadog's format) into its instances and warnings.
 #pragma once
 
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
-#include "config/instance.h"
+#include "pipeline/instance.h"
 
 namespace expvar::config {
+
+// A whole conf.yaml: the instances that parsed, and what was wrong with the rest.
+struct ConfFile {
+  std::string path;
+  std::vector<pipeline::Instance> instances;
+  // Non-fatal findings (unknown key, unsupported metric type, ...), each naming file/instance/key.
+  std::vector<std::string> warnings;
+};
 
 // A conf file that cannot be used at all. what() names the file, the instance index and the key.
 class ConfigError : public std::runtime_error {

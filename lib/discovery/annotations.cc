@@ -1,17 +1,31 @@
 #include "discovery/annotations.h"
 
-#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/stream_parser.hpp>
-#include <charconv>
 #include <optional>
 #include <utility>
 
+#include "common/json_kind.h"
+#include "discovery/annotation_keys.h"
+#include "discovery/annotation_reporter.h"
+#include "discovery/annotation_tags.h"
+
 namespace expvar::discovery {
+
+using common::JsonKindName;
+using pipeline::Container;
+using pipeline::Pod;
+
 namespace {
 
 namespace json = boost::json;
+
+using detail::Indexed;
+using detail::ParseJson;
+using detail::Quoted;
+using detail::ReadTags;
+using detail::Reporter;
+using detail::ValidateNamedKeys;
 
 // An instance found for one container, before the tags are known.
 struct Found {
@@ -19,72 +33,6 @@ struct Found {
   json::value init_config;
   json::value instance;
 };
-
-// Reads the pod's annotations and records errors, each naming the pod and the annotation.
-class Reporter {
- public:
-  Reporter(const Pod& pod, std::vector<AnnotationError>& errors) : pod_(pod), errors_(errors) {}
-
-  const Pod& pod() const { return pod_; }
-
-  const std::string* Find(const std::string& key) const {
-    auto it = pod_.annotations.find(key);
-    return it == pod_.annotations.end() ? nullptr : &it->second;
-  }
-
-  void Error(const std::string& key, const std::string& what) {
-    errors_.push_back({key, "pod " + pod_.namespace_name + "/" + pod_.name + ": annotation " + key +
-                                ": " + what});
-  }
-
- private:
-  const Pod& pod_;
-  std::vector<AnnotationError>& errors_;
-};
-
-std::string Quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
-
-std::string Indexed(std::string_view path, std::size_t i) {
-  return std::string(path) + "[" + std::to_string(i) + "]";
-}
-
-// "byte 12 (line 1, column 13)": annotations written as YAML block scalars span several lines.
-std::string Position(std::string_view text, std::size_t offset) {
-  std::size_t line = 1;
-  std::size_t column = 1;
-  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-  return "byte " + std::to_string(offset) + " (line " + std::to_string(line) + ", column " +
-         std::to_string(column) + ")";
-}
-
-// Parses one JSON value, strictly (as Go's encoding/json does). On failure, `error` says what is
-// wrong and where; it never quotes the text, which may hold credentials.
-std::optional<json::value> ParseJson(std::string_view text, std::string* error) {
-  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    *error = "the value is empty";
-    return std::nullopt;
-  }
-  json::stream_parser parser;
-  boost::system::error_code ec;
-  std::size_t used = parser.write_some(text.data(), text.size(), ec);
-  if (!ec && used < text.size()) {
-    *error = "invalid JSON at " + Position(text, used) + ": unexpected text after the value";
-    return std::nullopt;
-  }
-  if (!ec) parser.finish(ec);
-  if (ec) {
-    *error = "invalid JSON at " + Position(text, used) + ": " + ec.message();
-    return std::nullopt;
-  }
-  return parser.release();
-}
 
 // --- v2: ad.datadoghq.com/<ID>.checks ----------------------------------------------------------
 
@@ -336,161 +284,6 @@ std::vector<Found> ContainerTemplates(Reporter& reporter, const Container& conta
   return {};
 }
 
-// --- tags ---------------------------------------------------------------------------------
-
-// Go's fmt.Sprint of a float64, which is what encoding/json makes of any JSON number: the
-// shortest digits, in exponent form when the exponent is below -4 or at least 6 ("3", "1.5",
-// "123456", "1e+06", "1.234567e+06", "1e-05").
-std::string GoNumberText(double number) {
-  char buffer[64];
-  auto scientific =
-      std::to_chars(buffer, buffer + sizeof buffer, number, std::chars_format::scientific);
-  std::string_view text(buffer, scientific.ptr - buffer);
-  std::string_view exponent_text = text.substr(text.find('e') + 1);
-  if (exponent_text.starts_with('+')) exponent_text.remove_prefix(1);
-  int exponent = 0;
-  std::from_chars(exponent_text.data(), exponent_text.data() + exponent_text.size(), exponent);
-  if (exponent < -4 || exponent >= 6) return std::string(text);
-  auto fixed = std::to_chars(buffer, buffer + sizeof buffer, number, std::chars_format::fixed);
-  return std::string(buffer, fixed.ptr);
-}
-
-// A scalar tag value as the Datadog tagger prints it (fmt.Sprint of the decoded JSON value).
-std::optional<std::string> ScalarText(const json::value& value) {
-  switch (value.kind()) {
-    case json::kind::string:
-      return std::string(value.get_string());
-    case json::kind::bool_:
-      return value.get_bool() ? "true" : "false";
-    case json::kind::int64:
-    case json::kind::uint64:
-    case json::kind::double_:
-      return GoNumberText(value.to_number<double>());
-    default:
-      return std::nullopt;
-  }
-}
-
-// A JSON object of tags: each value a string (one tag) or a list of them (one tag each).
-// A bad value is reported and skipped; the other tags are kept.
-std::vector<std::string> ReadTags(Reporter& reporter, const std::string& key) {
-  const std::string* text = reporter.Find(key);
-  if (text == nullptr) return {};
-  std::string error;
-  std::optional<json::value> tags = ParseJson(*text, &error);
-  if (tags && !tags->is_object()) error = "expected an object of tags, got " + JsonKindName(*tags);
-  if (!error.empty()) {
-    reporter.Error(key, error);
-    return {};
-  }
-  std::vector<std::string> out;
-  for (const json::key_value_pair& entry : tags->get_object()) {
-    // Not a structured binding: clang 14 cannot capture one in a lambda (C++20 P1091).
-    const json::string_view name = entry.key();
-    const json::value& value = entry.value();
-    auto add = [&](const json::value& element) {
-      if (std::optional<std::string> tag = ScalarText(element)) {
-        out.push_back(std::string(name) + ":" + *tag);
-      } else {
-        reporter.Error(key, Quoted(name) + ": expected a string or a list of strings, got " +
-                                JsonKindName(element));
-      }
-    };
-    if (!value.is_array()) {
-      add(value);
-      continue;
-    }
-    for (const json::value& element : value.get_array()) add(element);
-  }
-  return out;
-}
-
-// --- containers named in annotation keys -------------------------------------------------------
-
-// "ad.datadoghq.com/<X>.checks" → X, for the keys this collector reads; nullopt for other keys.
-// check.id and tags are per container name; the check suffixes are per check identifier.
-struct NamedKey {
-  std::string identifier;
-  bool by_container_name = false;
-};
-
-std::optional<NamedKey> ParseNamedKey(std::string_view key) {
-  struct Form {
-    std::string_view prefix;
-    std::string_view suffix;
-    bool by_container_name;
-  };
-  static constexpr Form kForms[] = {
-      {kAdPrefix, ".check.id", true},
-      {kAdPrefix, ".tags", true},
-      {kAdPrefix, ".checks", false},
-      {kAdPrefix, ".check_names", false},
-      {kAdPrefix, ".init_configs", false},
-      {kAdPrefix, ".instances", false},
-      {kLegacyAdPrefix, ".check_names", false},
-      {kLegacyAdPrefix, ".init_configs", false},
-      {kLegacyAdPrefix, ".instances", false},
-  };
-  for (const Form& form : kForms) {
-    if (key.size() > form.prefix.size() + form.suffix.size() && key.starts_with(form.prefix) &&
-        key.ends_with(form.suffix)) {
-      key.remove_prefix(form.prefix.size());
-      key.remove_suffix(form.suffix.size());
-      return NamedKey{std::string(key), form.by_container_name};
-    }
-  }
-  return std::nullopt;
-}
-
-std::string JoinNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
-  return out;
-}
-
-bool Contains(const std::vector<std::string>& names, const std::string& name) {
-  return std::find(names.begin(), names.end(), name) != names.end();
-}
-
-// A check annotation under a container name whose checks are read under its check.id instead.
-std::string CheckIdHint(const Pod& pod, const std::vector<std::string>& ids,
-                        const std::string& identifier) {
-  for (std::size_t i = 0; i < pod.containers.size(); ++i) {
-    if (pod.containers[i].name == identifier && ids[i] != identifier) {
-      return "; container " + Quoted(identifier) + " reads its checks under its check id " +
-             Quoted(ids[i]);
-    }
-  }
-  return "";
-}
-
-void ValidateNamedKeys(Reporter& reporter, const std::vector<std::string>& ids) {
-  const Pod& pod = reporter.pod();
-  std::vector<std::string> names;
-  for (const Container& container : pod.containers) names.push_back(container.name);
-  for (const auto& [key, value] : pod.annotations) {
-    std::optional<NamedKey> named = ParseNamedKey(key);
-    if (!named) continue;
-    const std::vector<std::string>& valid = named->by_container_name ? names : ids;
-    if (Contains(valid, named->identifier)) continue;
-    const bool plain = named->by_container_name || ids == names;
-    reporter.Error(key, Quoted(named->identifier) +
-                            (plain ? " names no container of the pod (containers: "
-                                   : " matches no check identifier of the pod (identifiers: ") +
-                            JoinNames(valid) + ")" + CheckIdHint(pod, ids, named->identifier));
-  }
-}
-
-// Each container's check identifier; an empty check.id (already reported) keeps the name.
-std::vector<std::string> Identifiers(const Reporter& reporter) {
-  std::vector<std::string> ids;
-  for (const Container& container : reporter.pod().containers) {
-    const std::string* id = reporter.Find(std::string(kAdPrefix) + container.name + ".check.id");
-    ids.push_back(id == nullptr || id->empty() ? container.name : *id);
-  }
-  return ids;
-}
-
 }  // namespace
 
 PodTemplates TemplatesFromAnnotations(const Pod& pod) {
@@ -520,7 +313,7 @@ PodTemplates TemplatesFromAnnotations(const Pod& pod) {
                                std::move(each.instance), tags});
     }
   }
-  ValidateNamedKeys(reporter, Identifiers(reporter));
+  ValidateNamedKeys(reporter);
   return out;
 }
 

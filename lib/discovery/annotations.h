@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "discovery/pod.h"
+#include "pipeline/pod.h"
 
 namespace expvar::discovery {
 
@@ -44,6 +44,6 @@ struct PodTemplates {
 //   other containers are unaffected. Check annotations naming neither a container name nor a
 //   check id of the pod are errors too.
 // Pure: no logging, no I/O.
-PodTemplates TemplatesFromAnnotations(const Pod& pod);
+PodTemplates TemplatesFromAnnotations(const pipeline::Pod& pod);
 
 }  // namespace expvar::discovery

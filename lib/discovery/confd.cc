@@ -37,8 +37,8 @@ std::vector<std::string> ConfFiles(const fs::path& dir, std::string* error) {
   return files;
 }
 
-std::vector<schedule::TargetSpec> TargetsOf(const config::ConfFile& conf) {
-  std::vector<schedule::TargetSpec> targets;
+std::vector<pipeline::TargetSpec> TargetsOf(const config::ConfFile& conf) {
+  std::vector<pipeline::TargetSpec> targets;
   for (std::size_t i = 0; i < conf.instances.size(); ++i) {
     targets.push_back({conf.path + "#" + std::to_string(i), conf.instances[i], {}});
   }
@@ -62,7 +62,7 @@ ProviderResult ConfdProvider::Load() {
     }
     return result;
   }
-  std::map<std::string, std::vector<schedule::TargetSpec>> loaded;
+  std::map<std::string, std::vector<pipeline::TargetSpec>> loaded;
   for (const auto& path : files) {
     try {
       config::ConfFile conf = config::LoadConfFile(path);

@@ -5,16 +5,15 @@
 #include <string>
 #include <vector>
 
-#include "schedule/scheduler.h"
-#include "schedule/target.h"
+#include "pipeline/target.h"
 
 namespace expvar::discovery {
 
 struct ProviderResult {
-  std::vector<schedule::TargetSpec> targets;
-  std::vector<schedule::SourceError> errors;  // files that could not be (re)loaded, warnings
+  std::vector<pipeline::TargetSpec> targets;
+  std::vector<pipeline::SourceError> errors;  // files that could not be (re)loaded, warnings
   // Pods and containers left out on purpose (not ready, not running), for `discover` to explain.
-  std::vector<schedule::SourceError> skipped;
+  std::vector<pipeline::SourceError> skipped;
 };
 
 class ConfdProvider {
@@ -28,7 +27,7 @@ class ConfdProvider {
 
  private:
   std::string dir_;
-  std::map<std::string, std::vector<schedule::TargetSpec>> last_good_;  // by file path
+  std::map<std::string, std::vector<pipeline::TargetSpec>> last_good_;  // by file path
 };
 
 }  // namespace expvar::discovery

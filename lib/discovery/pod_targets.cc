@@ -15,20 +15,16 @@
 #include "resolve/resolver.h"
 
 namespace expvar::discovery {
+
+using pipeline::Container;
+using pipeline::Pod;
+
 namespace {
 
 std::string PodName(const Pod& pod) { return pod.namespace_name + "/" + pod.name; }
 
 bool Schedulable(const Pod& pod, bool tolerate_unready) {
   return pod.phase == "Running" && (pod.ready || tolerate_unready);
-}
-
-std::vector<std::string> PodIps(const Pod& pod) {
-  std::vector<std::string> ips = pod.pod_ips;
-  if (!pod.pod_ip.empty() && std::find(ips.begin(), ips.end(), pod.pod_ip) == ips.end()) {
-    ips.insert(ips.begin(), pod.pod_ip);
-  }
-  return ips;
 }
 
 class PodResolver {
@@ -79,9 +75,8 @@ class PodResolver {
       for (const auto& warning : parsed.warnings) Fail(tmpl.annotation, warning);
       for (auto& parsed_instance : parsed.instances) {
         AddPodTags(parsed_instance, tmpl);
-        std::vector<std::string> statsd_tags;
-        if (!pod_.uid.empty()) statsd_tags.push_back("dd.internal.entity_id:" + pod_.uid);
-        out_.targets.push_back({source, std::move(parsed_instance), std::move(statsd_tags)});
+        pipeline::Entity entity{pod_.uid, pod_.name, pod_.namespace_name, tmpl.container};
+        out_.targets.push_back({source, std::move(parsed_instance), std::move(entity)});
       }
     } catch (const config::ConfigError& e) {
       Fail(tmpl.annotation, e.what());
@@ -95,14 +90,14 @@ class PodResolver {
     auto policy = options_.allow_any_host           ? resolve::HostPolicy::kAny
                   : options_.mode == PodMode::kNode ? resolve::HostPolicy::kPodIpOnly
                                                     : resolve::HostPolicy::kLoopbackOrPodIp;
-    std::vector<std::string> allowed = PodIps(pod_);
+    std::vector<std::string> allowed = resolve::PodIps(pod_);
     if (options_.mode == PodMode::kPod) allowed.push_back(options_.sidecar_host);
     auto refused = resolve::CheckTargetHost(std::string(url->get_string()), allowed, policy);
     if (refused) Fail(tmpl.annotation, "expvar_url refused: " + *refused);
     return !refused;
   }
 
-  void AddPodTags(config::Instance& instance, const CheckTemplate& tmpl) const {
+  void AddPodTags(pipeline::Instance& instance, const CheckTemplate& tmpl) const {
     instance.tags.push_back("kube_namespace:" + pod_.namespace_name);
     instance.tags.push_back("pod_name:" + pod_.name);
     instance.tags.push_back("kube_container_name:" + tmpl.container);

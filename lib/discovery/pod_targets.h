@@ -13,7 +13,7 @@
 
 #include "config/conf_file.h"
 #include "discovery/confd.h"
-#include "discovery/pod.h"
+#include "pipeline/pod.h"
 
 namespace expvar::discovery {
 
@@ -60,7 +60,7 @@ class ParseCache {
 // new pod cannot push out the targets of pods already scraped.
 // With a cache, instances whose resolved text did not change since the previous call are not
 // parsed again.
-ProviderResult TargetsFromPods(const std::vector<Pod>& pods, const PodTargetOptions& options,
-                               ParseCache* cache = nullptr);
+ProviderResult TargetsFromPods(const std::vector<pipeline::Pod>& pods,
+                               const PodTargetOptions& options, ParseCache* cache = nullptr);
 
 }  // namespace expvar::discovery

@@ -3,6 +3,9 @@
 #include <set>
 
 namespace expvar::discovery {
+
+using pipeline::Pod;
+
 namespace {
 
 void AppendUtf8(std::string& out, unsigned code) {

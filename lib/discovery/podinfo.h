@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "discovery/pod.h"
+#include "pipeline/pod.h"
 
 namespace expvar::discovery {
 
@@ -18,7 +18,8 @@ std::optional<std::map<std::string, std::string>> ParseDownwardApiAnnotations(st
 // The own pod as far as the file tells: its annotations, the given identity and IP, Running and
 // Ready (it runs this very process), and one running container per container name the
 // annotations mention (the file says nothing about ports, so %%port%% cannot resolve).
-Pod PodFromAnnotations(std::map<std::string, std::string> annotations, const std::string& name,
-                       const std::string& namespace_name, const std::string& pod_ip);
+pipeline::Pod PodFromAnnotations(std::map<std::string, std::string> annotations,
+                                 const std::string& name, const std::string& namespace_name,
+                                 const std::string& pod_ip);
 
 }  // namespace expvar::discovery

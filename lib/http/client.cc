@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 
+#include "common/net.h"
 #include "http/client_detail.h"
 
 namespace expvar::http {
@@ -38,7 +39,6 @@ using Parser = bhttp::response_parser<bhttp::string_body>;
 using detail::BasicAuthorization;
 using detail::HeadersAreValid;
 using detail::IsRedirect;
-using detail::PortNumber;
 using detail::ResolveLocation;
 using detail::SameOrigin;
 
@@ -52,14 +52,14 @@ struct StepError {
   explicit operator bool() const { return static_cast<bool>(ec); }
 };
 
-FetchResult Failure(std::string error, int status = 0) {
+FetchResult FailedFetch(std::string error, int status = 0) {
   FetchResult result;
   result.status = status;
   result.error = std::move(error);
   return result;
 }
 
-std::shared_ptr<ssl::context> MakeTlsContext(const ClientOptions& o, std::string* error) {
+std::shared_ptr<ssl::context> MakeClientTlsContext(const ClientOptions& o, std::string* error) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
   error_code ec;
   ctx->set_verify_mode(o.tls_verify ? ssl::verify_peer : ssl::verify_none, ec);
@@ -94,15 +94,9 @@ std::shared_ptr<ssl::context> SharedTlsContext(const ClientOptions& o, std::stri
   for (const auto* part : {&o.tls_ca_cert, &o.tls_cert, &o.tls_private_key}) key += '\n' + *part;
   std::lock_guard lock(mu);
   if (auto ctx = cache[key].lock()) return ctx;
-  auto ctx = MakeTlsContext(o, error);
+  auto ctx = MakeClientTlsContext(o, error);
   if (ctx) cache[key] = ctx;
   return ctx;
-}
-
-bool IsIpLiteral(const std::string& host) {
-  error_code ec;
-  asio::ip::make_address(host, ec);
-  return !ec;
 }
 
 }  // namespace
@@ -124,18 +118,18 @@ struct Client::Impl {
   }
 
   asio::awaitable<FetchResult> Get() {
-    if (!setup_error_.empty()) co_return Failure(setup_error_);
+    if (!setup_error_.empty()) co_return FailedFetch(setup_error_);
     deadline_ = Clock::now() + options_.timeout;
     std::string target = url_.Target();
     for (int redirects = 0;; ++redirects) {
       Response response;
-      if (auto err = co_await RoundTrip(target, &response)) co_return Failure(Describe(err));
+      if (auto err = co_await RoundTrip(target, &response)) co_return FailedFetch(Describe(err));
       const int status = response.result_int();
       const auto location = response.find(bhttp::field::location);
       if (!IsRedirect(status) || location == response.end()) co_return Finish(std::move(response));
       std::string error;
       if (!FollowRedirect(location->value(), redirects, &target, &error)) {
-        co_return Failure(std::move(error), status);
+        co_return FailedFetch(std::move(error), status);
       }
     }
   }
@@ -206,7 +200,7 @@ struct Client::Impl {
   }
 
   asio::awaitable<StepError> Resolve(std::vector<tcp::endpoint>* out) {
-    if (IsIpLiteral(url_.host)) {  // pod IPs: no resolver round trip
+    if (common::IsIpLiteral(url_.host)) {  // pod IPs: no resolver round trip
       out->emplace_back(asio::ip::make_address(url_.host), PortNumber(url_));
       co_return StepError{};
     }
@@ -231,7 +225,8 @@ struct Client::Impl {
 
   asio::awaitable<StepError> Handshake() {
     // SNI carries host names only (RFC 6066), never IP literals.
-    if (!IsIpLiteral(url_.host)) SSL_set_tlsext_host_name(tls_->native_handle(), url_.host.c_str());
+    if (!common::IsIpLiteral(url_.host))
+      SSL_set_tlsext_host_name(tls_->native_handle(), url_.host.c_str());
     if (options_.tls_verify) tls_->set_verify_callback(ssl::host_name_verification(url_.host));
     auto [ec] = co_await tls_->async_handshake(ssl::stream_base::client, kNoThrow);
     if (ec) co_return StepError{ec, "TLS handshake"};
@@ -322,7 +317,7 @@ boost::asio::awaitable<FetchResult> Client::Get() {
     co_return co_await impl_->Get();
   } catch (const std::exception& e) {
     impl_->Close();
-    co_return Failure(std::string("internal error: ") + e.what());
+    co_return FailedFetch(std::string("internal error: ") + e.what());
   }
 }
 
@@ -330,7 +325,7 @@ void Client::Close() { impl_->Close(); }
 
 FetchResult FetchOnce(const Url& url, const ClientOptions& options) {
   boost::asio::io_context io;
-  FetchResult result = Failure("request did not complete");
+  FetchResult result = FailedFetch("request did not complete");
   Client client(io.get_executor(), url, options);
   boost::asio::co_spawn(io, client.Get(), [&](std::exception_ptr error, FetchResult fetched) {
     if (!error) result = std::move(fetched);

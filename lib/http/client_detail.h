@@ -77,11 +77,6 @@ inline bool HeadersAreValid(const ClientOptions& options) {
   return true;
 }
 
-inline unsigned short PortNumber(const Url& url) {
-  if (url.port.empty()) return url.scheme == "https" ? 443 : 80;
-  return static_cast<unsigned short>(std::stoi(url.port));
-}
-
 inline bool SameOrigin(const Url& a, const Url& b) {
   return a.scheme == b.scheme && EqualsIgnoringCase(a.host, b.host) &&
          PortNumber(a) == PortNumber(b);

@@ -3,9 +3,14 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <boost/algorithm/string/case_conv.hpp>
+#include <boost/algorithm/string/trim.hpp>
 #include <cctype>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "common/net.h"
 
 namespace expvar::http {
 namespace {
@@ -20,19 +25,6 @@ std::nullopt_t Fail(std::string* error, std::string message) {
 bool IsSpaceOrControl(char c) {
   const auto u = static_cast<unsigned char>(c);
   return u <= 0x20 || u == 0x7f;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 bool IsSchemeToken(std::string_view s) {
@@ -51,23 +43,18 @@ bool LooksLikeIpv4(std::string_view host) {
                      [](unsigned char c) { return std::isdigit(c) || c == '.'; });
 }
 
-bool IsIpLiteral(int family, std::string_view text) {
+// inet_pton for one family: stricter than asio's make_address, which accepts either.
+bool IsLiteralOfFamily(int family, std::string_view text) {
   unsigned char buf[16];
   const std::string copy(text);
   return inet_pton(family, copy.c_str(), buf) == 1;
 }
 
-// Parses "1".."65535" (leading zeros allowed, as Python's urlparse does).
-bool ParsePort(std::string_view text, std::string* port) {
-  if (text.empty()) return false;
-  unsigned long value = 0;
-  for (char c : text) {
-    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
-    value = value * 10 + static_cast<unsigned long>(c - '0');
-    if (value > 65535) return false;
-  }
-  if (value == 0) return false;
-  *port = std::to_string(value);
+// Accepts "1".."65535" and stores it in canonical form ("0080" -> "80").
+bool ParseUrlPort(std::string_view text, std::string* port) {
+  std::optional<std::uint16_t> value = common::ParsePort(text);
+  if (!value || *value == 0) return false;
+  *port = std::to_string(*value);
   return true;
 }
 
@@ -82,7 +69,7 @@ bool SplitHostPort(std::string_view hostport, Url* url, std::string_view* port_t
       return false;
     }
     url->host = std::string(hostport.substr(1, close - 1));
-    if (!IsIpLiteral(AF_INET6, url->host)) {
+    if (!IsLiteralOfFamily(AF_INET6, url->host)) {
       Fail(error, "invalid IPv6 address");
       return false;
     }
@@ -115,7 +102,7 @@ bool SplitHostPort(std::string_view hostport, Url* url, std::string_view* port_t
     Fail(error, "invalid character in host");
     return false;
   }
-  if (LooksLikeIpv4(url->host) && !IsIpLiteral(AF_INET, url->host)) {
+  if (LooksLikeIpv4(url->host) && !IsLiteralOfFamily(AF_INET, url->host)) {
     Fail(error, "invalid IPv4 address");
     return false;
   }
@@ -138,7 +125,7 @@ bool ParseAuthority(std::string_view authority, Url* url, std::string* error) {
   if (!SplitHostPort(authority, url, &port_text, &has_port, error)) return false;
   // "http://h:/" is legal (RFC 3986 allows an empty port) and means the default port.
   if (has_port && !port_text.empty()) {
-    if (!ParsePort(port_text, &url->port)) {
+    if (!ParseUrlPort(port_text, &url->port)) {
       Fail(error, "invalid port (want a number in 1..65535)");
       return false;
     }
@@ -170,7 +157,7 @@ std::string Url::ToString() const {
 }
 
 std::optional<Url> ParseUrl(std::string_view text, std::string* error) {
-  text = Trim(text);
+  text = boost::algorithm::trim_copy(text);
   if (text.empty()) return Fail(error, "empty URL");
   // Control characters (CR/LF above all) would end up in the request line.
   if (std::any_of(text.begin(), text.end(), IsSpaceOrControl)) {
@@ -183,7 +170,7 @@ std::optional<Url> ParseUrl(std::string_view text, std::string* error) {
   const auto scheme = text.substr(0, sep);
   if (!IsSchemeToken(scheme)) return Fail(error, "invalid URL scheme");
   Url url;
-  url.scheme = Lower(scheme);
+  url.scheme = boost::algorithm::to_lower_copy(std::string(scheme));
   if (url.scheme != "http" && url.scheme != "https") {
     return Fail(error, "unsupported scheme \"" + url.scheme + "\" (want http or https)");
   }

@@ -25,6 +25,12 @@ struct Url {
   std::string ToString() const;
 };
 
+// The port to connect to: the explicit or default one (443 for https, 80 otherwise).
+inline unsigned short PortNumber(const Url& url) {
+  if (url.port.empty()) return url.scheme == "https" ? 443 : 80;
+  return static_cast<unsigned short>(std::stoi(url.port));
+}
+
 // Parses an absolute http/https URL. On failure returns nullopt and sets *error.
 std::optional<Url> ParseUrl(std::string_view text, std::string* error);
 

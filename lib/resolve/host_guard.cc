@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/algorithm/string/join.hpp>
 #include <cctype>
 #include <cstring>
 
@@ -84,10 +85,8 @@ bool IsPlainUserinfo(std::string_view userinfo) {
   });
 }
 
-std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out.empty() ? "none" : out;
+std::string IpList(const std::vector<std::string>& ips) {
+  return ips.empty() ? "none" : boost::algorithm::join(ips, ", ");
 }
 
 // With an '@' anywhere in the URL, what the parser calls the host may be a piece of a password
@@ -103,12 +102,12 @@ std::string Refusal(std::string_view url, const std::string& host,
   return HostForMessage(url, host) +
          (loopback ? " is neither loopback nor the pod's IP (allowed: 127.0.0.0/8, ::1, "
                    : " is not the pod's IP (allowed: ") +
-         Join(allowed_ips) + "); --allow-any-host lifts this check";
+         IpList(allowed_ips) + "); --allow-any-host lifts this check";
 }
 
 }  // namespace
 
-std::vector<std::string> PodIps(const discovery::Pod& pod) {
+std::vector<std::string> PodIps(const pipeline::Pod& pod) {
   std::vector<std::string> ips;
   auto add = [&](const std::string& ip) {
     if (!ip.empty() && std::find(ips.begin(), ips.end(), ip) == ips.end()) ips.push_back(ip);

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "discovery/pod.h"
+#include "pipeline/pod.h"
 
 namespace expvar::resolve {
 
@@ -17,7 +17,7 @@ enum class HostPolicy {
 };
 
 // The pod's IPs to pass as `allowed_ips`: status.podIPs plus status.podIP, without duplicates.
-std::vector<std::string> PodIps(const discovery::Pod& pod);
+std::vector<std::string> PodIps(const pipeline::Pod& pod);
 
 // nullopt = allowed; otherwise why it was refused. The URL must parse as http(s) (same parser
 // as the HTTP client, so the guard and the client agree on the host) under every policy. Unless

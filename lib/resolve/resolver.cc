@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/algorithm/string/case_conv.hpp>
+#include <boost/algorithm/string/join.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/string.hpp>
@@ -11,11 +13,15 @@
 #include <string_view>
 #include <vector>
 
+#include "common/text.h"
+
 namespace expvar::resolve {
+
+using common::Quoted;
 namespace {
 
-using discovery::Container;
-using discovery::Pod;
+using pipeline::Container;
+using pipeline::Pod;
 
 // Error texts name variables, containers, ports and keys, which all come from the pod spec and
 // annotations; they never quote a resolved value or the literal text around a variable.
@@ -45,9 +51,8 @@ struct Lookup {
 Lookup Found(std::string value) { return Lookup{std::move(value), "", false}; }
 Lookup Missing(std::string why) { return Lookup{std::nullopt, std::move(why), false}; }
 
-std::string Quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
-
-bool IsNameChar(char c) {
+// What a template variable name may hold: %%port_metrics%%, %%env_MY_VAR%%, %%host_eth-0%%.
+bool IsVariableNameChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
 }
 
@@ -63,7 +68,7 @@ std::optional<VarRef> FindVariable(std::string_view s, std::size_t from) {
   for (auto open = s.find("%%", from); open != std::string_view::npos;
        open = s.find("%%", open + 1)) {
     std::size_t end = open + 2;
-    while (end < s.size() && IsNameChar(s[end])) ++end;
+    while (end < s.size() && IsVariableNameChar(s[end])) ++end;
     if (end > open + 2 && s.substr(end, 2) == "%%") {
       return VarRef{open, end + 2, s.substr(open + 2, end - open - 2)};
     }
@@ -125,10 +130,10 @@ std::vector<int> SortedPorts(const Container& container) {
   return ports;
 }
 
-std::string Join(const std::vector<int>& numbers) {
-  std::string out;
-  for (int n : numbers) out += (out.empty() ? "" : ", ") + std::to_string(n);
-  return out;
+std::string PortList(const std::vector<int>& ports) {
+  std::vector<std::string> texts;
+  for (int port : ports) texts.push_back(std::to_string(port));
+  return boost::algorithm::join(texts, ", ");
 }
 
 Lookup PortByIndex(const Container& container, std::string_view index_text) {
@@ -140,7 +145,7 @@ Lookup PortByIndex(const Container& container, std::string_view index_text) {
     return Found(std::to_string(ports[index]));
   }
   return Missing("container " + Quoted(container.name) + " declares " +
-                 std::to_string(ports.size()) + " port(s) (ascending: " + Join(ports) +
+                 std::to_string(ports.size()) + " port(s) (ascending: " + PortList(ports) +
                  "); index " + std::string(index_text) + " is out of range");
 }
 
@@ -222,7 +227,7 @@ Lookup ResolveVariable(std::string_view name, const ResolveContext& ctx) {
 
 // Decimal only: Datadog's strconv.ParseInt(s, 0, 64) also reads "0x1f" and "017" (octal), which
 // turns a zero-padded value into a surprise; those stay strings here.
-std::optional<std::int64_t> ParseInteger(std::string_view text) {
+std::optional<std::int64_t> ParseCanonicalInteger(std::string_view text) {
   const std::string_view digits = text.substr(!text.empty() && text.front() == '-' ? 1 : 0);
   if (!IsAllDigits(digits) || (digits.size() > 1 && digits.front() == '0')) return std::nullopt;
   std::int64_t value = 0;
@@ -237,15 +242,8 @@ bool IsBracketed(std::string_view text, const VarRef& var) {
          text[var.end] == ']';
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 bool IsSecretKey(std::string_view key) {
-  const std::string lower = Lower(key);
+  const std::string lower = boost::algorithm::to_lower_copy(std::string(key));
   return std::any_of(kSecretKeyParts.begin(), kSecretKeyParts.end(),
                      [&](std::string_view part) { return lower.find(part) != std::string::npos; });
 }
@@ -307,7 +305,7 @@ class TemplateWalker {
     if (!last) return std::nullopt;
     out.append(text, pos);
     const bool whole = last->begin == 0 && last->end == text.size();
-    if (std::optional<std::int64_t> number = whole ? ParseInteger(out) : std::nullopt) {
+    if (std::optional<std::int64_t> number = whole ? ParseCanonicalInteger(out) : std::nullopt) {
       value = *number;
     } else {
       value = out;

@@ -9,17 +9,17 @@
 #include <string>
 #include <variant>
 
-#include "discovery/pod.h"
+#include "common/environment.h"
+#include "pipeline/pod.h"
 
 namespace expvar::resolve {
 
 // Looks up a variable of the collector's environment; nullopt when it is not set.
-using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
 
 struct ResolveContext {
   // The pod the template came from. May be null (a static conf.d file): then only %%env_*%% and
   // injected %%extra_*%% values resolve; every pod variable is an error.
-  const discovery::Pod* pod = nullptr;
+  const pipeline::Pod* pod = nullptr;
   // The container the template belongs to; %%port*%% use its declared ports.
   std::string container;
   // What %%host%% and %%host_<net>%% become: the pod IP in node mode, $POD_IP or 127.0.0.1 in
@@ -28,7 +28,7 @@ struct ResolveContext {
   // %%env_<VAR>%%. Empty function = nothing is set. Callers in node mode should pass a lookup
   // restricted to an allow-list: a pod author can put %%env_X%% into a URL pointing at their own
   // pod and so read any variable this lookup exposes.
-  EnvLookup env;
+  common::EnvLookup env;
   // Extra values for %%extra_<key>%% / %%kube_<key>%% beyond the pod's own
   // (namespace, pod_name, pod_uid, which always win).
   std::map<std::string, std::string> extras;

@@ -6,9 +6,15 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "schedule/instance_digest.h"
 #include "schedule/worker.h"
 
 namespace expvar::schedule {
+
+using pipeline::ScrapeObserver;
+using pipeline::SourceError;
+using pipeline::TargetSpec;
+
 namespace {
 
 using std::chrono::milliseconds;
@@ -53,14 +59,14 @@ boost::json::object StatusObject(const TargetStatus& s) {
   return o;
 }
 
-milliseconds IntervalOf(const config::Instance& instance, milliseconds fallback) {
+milliseconds IntervalOf(const pipeline::Instance& instance, milliseconds fallback) {
   milliseconds interval = instance.min_collection_interval.value_or(fallback);
   return interval.count() > 0 ? interval : fallback;
 }
 
 }  // namespace
 
-Scheduler::Scheduler(boost::asio::io_context& io, std::vector<sink::Sink*> sinks,
+Scheduler::Scheduler(boost::asio::io_context& io, std::vector<pipeline::Sink*> sinks,
                      ScrapeObserver* observer, SchedulerOptions options)
     : io_(io), sinks_(std::move(sinks)), observer_(observer), options_(options) {}
 

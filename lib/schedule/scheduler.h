@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "schedule/observer.h"
-#include "schedule/target.h"
-#include "sink/snapshot.h"
+#include "pipeline/observer.h"
+#include "pipeline/sink.h"
+#include "pipeline/target.h"
 
 namespace expvar::schedule {
 
@@ -25,22 +25,17 @@ struct SchedulerOptions {
   std::chrono::milliseconds first_scrape_window{1'000};
 };
 
-// A problem that kept a source from producing targets, shown on /status.
-struct SourceError {
-  std::string source;
-  std::string message;
-};
-
 class Scheduler {
  public:
-  Scheduler(boost::asio::io_context& io, std::vector<sink::Sink*> sinks, ScrapeObserver* observer,
-            SchedulerOptions options);
+  Scheduler(boost::asio::io_context& io, std::vector<pipeline::Sink*> sinks,
+            pipeline::ScrapeObserver* observer, SchedulerOptions options);
   ~Scheduler();
 
   // Replaces the desired set. Targets whose digest is unchanged keep running with their rate
   // state; the others are started or stopped, and a stopped target's series are forgotten.
   // `errors` are the providers' current problems; they replace the previous ones on /status.
-  void Apply(const std::vector<TargetSpec>& desired, std::vector<SourceError> errors = {});
+  void Apply(const std::vector<pipeline::TargetSpec>& desired,
+             std::vector<pipeline::SourceError> errors = {});
 
   // Stops every worker (their series are forgotten).
   void StopAll();
@@ -52,15 +47,15 @@ class Scheduler {
  private:
   // How long the first scrapes of the wanted targets not yet running are spread over.
   std::chrono::milliseconds FirstScrapeWindow(
-      const std::map<std::string, const TargetSpec*>& wanted) const;
+      const std::map<std::string, const pipeline::TargetSpec*>& wanted) const;
 
   boost::asio::io_context& io_;
-  std::vector<sink::Sink*> sinks_;
-  ScrapeObserver* observer_;
+  std::vector<pipeline::Sink*> sinks_;
+  pipeline::ScrapeObserver* observer_;
   SchedulerOptions options_;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Worker>> workers_;  // by digest
-  std::vector<SourceError> source_errors_;
+  std::vector<pipeline::SourceError> source_errors_;
 };
 
 }  // namespace expvar::schedule

@@ -9,6 +9,11 @@
 #include <boost/asio/use_awaitable.hpp>
 
 namespace expvar::schedule {
+
+using pipeline::ScrapeOutcome;
+using pipeline::ScrapeResult;
+using pipeline::TargetSpec;
+
 namespace {
 
 namespace asio = boost::asio;
@@ -48,7 +53,7 @@ std::size_t ReportedSeries(const check::Result& result) {
 
 }  // namespace
 
-http::ClientOptions ClientOptionsFor(const config::Instance& instance,
+http::ClientOptions ClientOptionsFor(const pipeline::Instance& instance,
                                      std::optional<milliseconds> interval) {
   http::ClientOptions options;
   options.timeout = interval ? std::min(instance.timeout, *interval * 9 / 10) : instance.timeout;
@@ -63,7 +68,7 @@ http::ClientOptions ClientOptionsFor(const config::Instance& instance,
   return options;
 }
 
-http::Url FetchUrl(const check::Plan& plan, const config::Instance& instance) {
+http::Url FetchUrl(const check::Plan& plan, const pipeline::Instance& instance) {
   http::Url url = ParsedUrl(plan.url);
   std::string error;
   if (auto raw = http::ParseUrl(instance.expvar_url, &error)) url.userinfo = raw->userinfo;
@@ -80,7 +85,7 @@ Worker::Worker(asio::io_context& io, std::string id, const TargetSpec& spec, mil
     : strand_(asio::make_strand(io)),
       id_(std::move(id)),
       plan_(check::Compile(spec.instance)),
-      statsd_tags_(spec.statsd_tags),
+      entity_(std::make_shared<const pipeline::Entity>(spec.entity)),
       client_(strand_, FetchUrl(plan_, spec.instance), ClientOptionsFor(spec.instance, interval)),
       interval_(interval),
       first_delay_(first_delay),
@@ -168,7 +173,7 @@ asio::awaitable<void> Worker::ScrapeOnce() {
 }
 
 void Worker::Publish(check::Result& result) {
-  auto snapshot = std::make_shared<sink::ScrapeSnapshot>();
+  auto snapshot = std::make_shared<pipeline::ScrapeSnapshot>();
   snapshot->target_id = id_;
   snapshot->url = plan_.url;
   snapshot->metric_namespace = plan_.metric_namespace;
@@ -177,8 +182,8 @@ void Worker::Publish(check::Result& result) {
   snapshot->pause_metric_name = plan_.pause_metric_name;
   snapshot->pause_tags = plan_.base_tags;
   snapshot->pauses_ns = std::move(result.pauses.pauses_ns);
-  snapshot->statsd_tags = statsd_tags_;
-  sink::SnapshotPtr shared = std::move(snapshot);
+  snapshot->entity = entity_;
+  pipeline::SnapshotPtr shared = std::move(snapshot);
   for (auto* sink : deps_.sinks) sink->Publish(shared);
 }
 

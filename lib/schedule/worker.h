@@ -14,9 +14,9 @@
 
 #include "check/check.h"
 #include "http/client.h"
-#include "schedule/observer.h"
-#include "schedule/target.h"
-#include "sink/snapshot.h"
+#include "pipeline/observer.h"
+#include "pipeline/sink.h"
+#include "pipeline/target.h"
 
 namespace expvar::schedule {
 
@@ -43,23 +43,23 @@ std::chrono::milliseconds PhaseOf(const std::string& id, std::chrono::millisecon
 
 // The HTTP settings of an instance. The timeout is capped below `interval` (when given) so a
 // scrape always ends before the next tick.
-http::ClientOptions ClientOptionsFor(const config::Instance& instance,
+http::ClientOptions ClientOptionsFor(const pipeline::Instance& instance,
                                      std::optional<std::chrono::milliseconds> interval);
 
 // The URL to fetch: the plan's URL (which never carries credentials, since it is shown in tags,
 // logs and /status) plus the userinfo of expvar_url, which the client sends as basic auth.
 // Throws std::invalid_argument for an invalid URL.
-http::Url FetchUrl(const check::Plan& plan, const config::Instance& instance);
+http::Url FetchUrl(const check::Plan& plan, const pipeline::Instance& instance);
 
 struct WorkerDeps {
-  std::vector<sink::Sink*> sinks;
-  ScrapeObserver* observer = nullptr;
+  std::vector<pipeline::Sink*> sinks;
+  pipeline::ScrapeObserver* observer = nullptr;
 };
 
 class Worker : public std::enable_shared_from_this<Worker> {
  public:
   // Throws std::invalid_argument when the instance cannot be compiled (bad URL).
-  Worker(boost::asio::io_context& io, std::string id, const TargetSpec& spec,
+  Worker(boost::asio::io_context& io, std::string id, const pipeline::TargetSpec& spec,
          std::chrono::milliseconds interval, std::chrono::milliseconds first_delay,
          WorkerDeps deps);
 
@@ -73,13 +73,13 @@ class Worker : public std::enable_shared_from_this<Worker> {
  private:
   boost::asio::awaitable<void> Loop();
   boost::asio::awaitable<void> ScrapeOnce();
-  void Record(const std::string& error, ScrapeOutcome outcome, std::size_t series);
+  void Record(const std::string& error, pipeline::ScrapeOutcome outcome, std::size_t series);
   void Publish(check::Result& result);
 
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   std::string id_;
   check::Plan plan_;
-  std::vector<std::string> statsd_tags_;
+  std::shared_ptr<const pipeline::Entity> entity_;  // shared by every snapshot
   http::Client client_;
   std::chrono::milliseconds interval_;
   std::chrono::milliseconds first_delay_;

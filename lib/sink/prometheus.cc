@@ -7,7 +7,8 @@
 #include <unordered_map>
 #include <utility>
 
-#include "check/naming.h"
+#include "common/ascii.h"
+#include "common/datadog_naming.h"
 
 namespace expvar::sink {
 namespace {
@@ -19,10 +20,7 @@ using prometheus::MetricType;
 constexpr std::string_view kReservedLabelPrefix = "exported_";
 constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";  // U+FFFD
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || IsDigit(c) || c == '_';
-}
+bool IsPrometheusNameChar(char c) { return common::IsAsciiAlnum(c) || c == '_'; }
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -156,12 +154,12 @@ bool HasReservedSuffix(std::string_view name) {
          EndsWith(name, "_bucket");
 }
 
-std::optional<SeriesSpec> CustomSeries(const check::Reading& reading) {
+std::optional<SeriesSpec> CustomSeries(const pipeline::Reading& reading) {
   std::string name = SanitizeMetricName(reading.name);
   if (name.empty()) return std::nullopt;
   std::string quoted = "\"" + reading.name + "\"";
-  bool cumulative = reading.type == check::MetricType::kRate ||
-                    reading.type == check::MetricType::kMonotonicCounter;
+  bool cumulative = reading.type == pipeline::MetricType::kRate ||
+                    reading.type == pipeline::MetricType::kMonotonicCounter;
   if (cumulative) {
     if (!EndsWith(name, "_total")) name += "_total";
     return SeriesSpec{std::move(name), MetricType::Counter,
@@ -175,9 +173,10 @@ std::optional<SeriesSpec> CustomSeries(const check::Reading& reading) {
 }
 
 // The built-in total_alloc.count duplicates memstats_alloc_bytes_total and is not exposed.
-std::optional<SeriesSpec> ReadingSeries(const std::string& prefix, const check::Reading& reading) {
+std::optional<SeriesSpec> ReadingSeries(const std::string& prefix,
+                                        const pipeline::Reading& reading) {
   if (!reading.is_default) return CustomSeries(reading);
-  if (reading.type == check::MetricType::kMonotonicCounter) return std::nullopt;
+  if (reading.type == pipeline::MetricType::kMonotonicCounter) return std::nullopt;
   const MemstatsField* field = FindMemstatsField(reading.path);
   if (!field) return CustomSeries(reading);
   return DefaultSeries(prefix, *field, reading.raw);
@@ -304,7 +303,7 @@ void Accumulate(PrometheusSink::PauseCounts& total, const PrometheusSink::PauseC
 }
 
 // A histogram that changes name or labels is a new series, so its counts start over.
-std::string PauseIdentity(const ScrapeSnapshot& snapshot) {
+std::string PauseIdentity(const pipeline::ScrapeSnapshot& snapshot) {
   std::string identity = snapshot.metric_namespace;
   for (const auto& tag : snapshot.pause_tags) {
     identity.push_back('\0');
@@ -334,7 +333,7 @@ class LabelCache {
 };
 
 struct TargetView {
-  SnapshotPtr snapshot;
+  pipeline::SnapshotPtr snapshot;
   PrometheusSink::PauseCounts pauses;
 };
 
@@ -343,11 +342,11 @@ bool ShowsPauseHistogram(const TargetView& target) {
   if (target.pauses.count > 0) return true;
   const auto& readings = target.snapshot->readings;
   return std::any_of(readings.begin(), readings.end(),
-                     [](const check::Reading& r) { return r.is_default; });
+                     [](const pipeline::Reading& r) { return r.is_default; });
 }
 
 std::uint64_t AddTarget(const TargetView& target, FamilySet& families) {
-  const ScrapeSnapshot& snapshot = *target.snapshot;
+  const pipeline::ScrapeSnapshot& snapshot = *target.snapshot;
   std::string prefix = NamespacePrefix(snapshot.metric_namespace);
   std::uint64_t conflicts = 0;
   LabelCache labels;
@@ -373,8 +372,8 @@ std::uint64_t AddTarget(const TargetView& target, FamilySet& families) {
 std::string SanitizeMetricName(std::string_view name) {
   std::string out;
   out.reserve(name.size() + 1);
-  if (!name.empty() && IsDigit(name.front())) out.push_back('_');
-  for (char c : name) out.push_back(IsNameChar(c) ? c : '_');
+  if (!name.empty() && common::IsAsciiDigit(name.front())) out.push_back('_');
+  for (char c : name) out.push_back(IsPrometheusNameChar(c) ? c : '_');
   return out;
 }
 
@@ -403,10 +402,10 @@ std::vector<Label> TagsToLabels(const std::vector<std::string>& tags) {
 }
 
 std::string NamespacePrefix(std::string_view metric_namespace) {
-  return SanitizeMetricName(check::ToUnderscoreSeparated(metric_namespace));
+  return SanitizeMetricName(common::ToUnderscoreSeparated(metric_namespace));
 }
 
-void PrometheusSink::Publish(const SnapshotPtr& snapshot) {
+void PrometheusSink::Publish(const pipeline::SnapshotPtr& snapshot) {
   if (!snapshot) return;
   PauseCounts delta = Bucketize(snapshot->pauses_ns);
   std::string identity = PauseIdentity(*snapshot);

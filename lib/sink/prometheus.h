@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sink/snapshot.h"
+#include "pipeline/sink.h"
 
 namespace expvar::sink {
 
@@ -42,14 +42,18 @@ std::vector<prometheus::ClientMetric::Label> TagsToLabels(const std::vector<std:
 // "MyApp.v2" -> "my_app_v2"; empty means no prefix.
 std::string NamespacePrefix(std::string_view metric_namespace);
 
-class PrometheusSink final : public Sink, public prometheus::Collectable {
+class PrometheusSink final : public pipeline::Sink, public prometheus::Collectable {
  public:
   // Keeps the snapshot as the target's current one and adds its GC pauses to the target's
   // cumulative histogram. Cheap: the families are only built when Prometheus scrapes.
-  void Publish(const SnapshotPtr& snapshot) override;
+  void Publish(const pipeline::SnapshotPtr& snapshot) override;
 
   // Drops the target: every series of it is gone from the next Collect().
   void Forget(const std::string& target_id) override;
+
+  // Nothing is buffered: every series is rendered from the latest snapshots when Prometheus
+  // scrapes.
+  void Flush() override {}
 
   // Builds the families of every current target, sorted by name. A series whose family already
   // has another type, or whose label set is already present, is skipped and counted.
@@ -69,7 +73,7 @@ class PrometheusSink final : public Sink, public prometheus::Collectable {
 
  private:
   struct Target {
-    SnapshotPtr snapshot;
+    pipeline::SnapshotPtr snapshot;
     std::string pause_identity;  // namespace and labels the pause counts were accumulated under
     PauseCounts pauses;
   };

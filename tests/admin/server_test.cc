@@ -222,22 +222,22 @@ RawResult SendRaw(std::uint16_t port, std::string bytes, bool hang_up = false) {
   return result;
 }
 
-sink::SnapshotPtr SampleSnapshot() {
-  auto snapshot = std::make_shared<sink::ScrapeSnapshot>();
+pipeline::SnapshotPtr SampleSnapshot() {
+  auto snapshot = std::make_shared<pipeline::ScrapeSnapshot>();
   snapshot->target_id = "default/goapp/app";
   snapshot->url = "http://10.0.0.7:8080/debug/vars";
   snapshot->metric_namespace = "go_expvar";
-  check::Reading heap;
+  pipeline::Reading heap;
   heap.name = "go_expvar.memstats.heap_alloc";
-  heap.type = check::MetricType::kGauge;
+  heap.type = pipeline::MetricType::kGauge;
   heap.raw = 4096;
   heap.report = 4096;
   heap.path = "memstats.HeapAlloc";
   heap.is_default = true;
   heap.tags = {"kube_namespace:default", "expvar_url:" + snapshot->url};
-  check::Reading requests = heap;
+  pipeline::Reading requests = heap;
   requests.name = "go_expvar.requests";
-  requests.type = check::MetricType::kRate;
+  requests.type = pipeline::MetricType::kRate;
   requests.raw = 51;
   requests.report.reset();
   requests.path = "requests";
@@ -347,7 +347,6 @@ TEST_F(ServerTest, MetricsHasSelfMetricsAndPublishedSeries) {
   metrics_.Targets().Set(1);
   metrics_.Scrapes(ScrapeResult::kFetchError).Increment();
   metrics_.ScrapeDuration().Observe(0.003);
-  metrics_.Datagrams(DatagramResult::kSent).Increment(4);
   sink_->Publish(SampleSnapshot());
   StartServer();
   Reply reply = Send(port_, Get("/metrics"));
@@ -359,8 +358,6 @@ TEST_F(ServerTest, MetricsHasSelfMetricsAndPublishedSeries) {
   EXPECT_TRUE(Contains(text, "expvar_collector_scrapes_total{result=\"fetch_error\"} 1\n"));
   EXPECT_TRUE(Contains(text, "expvar_collector_scrapes_total{result=\"parse_error\"} 0\n"));
   EXPECT_TRUE(Contains(text, "expvar_collector_scrape_duration_seconds_count 1\n"));
-  EXPECT_TRUE(Contains(text, "expvar_collector_dogstatsd_datagrams_total{result=\"sent\"} 4\n"));
-  EXPECT_TRUE(Contains(text, "expvar_collector_dogstatsd_datagrams_total{result=\"dropped\"} 0\n"));
   EXPECT_TRUE(
       Contains(text, "expvar_collector_series_dropped_total{reason=\"max_returned_metrics\"} 0\n"));
   EXPECT_TRUE(Contains(text, "expvar_collector_build_info{version=\"1.2.3-test\"} 1\n"));
@@ -693,7 +690,6 @@ TEST(SelfMetricsTest, AccessorsUpdateTheRegistry) {
   metrics.ScrapedBytes().Increment(1024);
   metrics.SeriesEmitted().Increment(20);
   metrics.SeriesDroppedMaxReturned().Increment(2);
-  metrics.Datagrams(DatagramResult::kDropped).Increment();
   metrics.LateTicks().Increment();
   metrics.ConfigErrors().Increment();
   metrics.Targets().Set(7);
@@ -703,7 +699,6 @@ TEST(SelfMetricsTest, AccessorsUpdateTheRegistry) {
         "expvar_collector_scrapes_total{result=\"parse_error\"} 1",
         "expvar_collector_scraped_bytes_total 1024", "expvar_collector_series_emitted_total 20",
         "expvar_collector_series_dropped_total{reason=\"max_returned_metrics\"} 2",
-        "expvar_collector_dogstatsd_datagrams_total{result=\"dropped\"} 1",
         "expvar_collector_late_ticks_total 1", "expvar_collector_config_errors_total 1",
         "expvar_collector_targets 7", "expvar_collector_build_info{version=\"v9\"} 1"}) {
     EXPECT_TRUE(Contains(text, "\n" + std::string(line) + "\n")) << line << "\n" << text;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "admin/basic_auth.h"
+#include "support/manual_clock.h"
 
 namespace expvar::admin {
 namespace {
@@ -108,30 +109,30 @@ TEST(BasicAuth, ThrottlesBcryptChecksBeyondTheBudgetButNeverTheRememberedPasswor
   // A 1 ns budget: any bcrypt check overdraws it; it refills as fast as time passes.
   BasicAuth auth(std::map<std::string, std::string>{{"prometheus", kHtpasswdHash}},
                  BcryptBudget{.per_second = 1s, .burst = 1ns});
-  const auto t0 = BasicAuth::Clock::now();
-  EXPECT_EQ(auth.Check(kWrong, t0), AuthVerdict::kDenied);  // checked; the budget is spent
-  EXPECT_EQ(auth.Check(kWrong, t0), AuthVerdict::kThrottled);
-  EXPECT_EQ(auth.Check(kGoodHeader, t0), AuthVerdict::kThrottled);  // not remembered yet
+  testing::ManualClock<BasicAuth::Clock> clock(BasicAuth::Clock::now());
+  EXPECT_EQ(auth.Check(kWrong, clock.Now()), AuthVerdict::kDenied);  // checked; budget spent
+  EXPECT_EQ(auth.Check(kWrong, clock.Now()), AuthVerdict::kThrottled);
+  EXPECT_EQ(auth.Check(kGoodHeader, clock.Now()), AuthVerdict::kThrottled);  // not remembered yet
   // An unknown user costs a check too (its timing must not reveal that the name is unknown);
   // a malformed header needs none and is still answered.
-  EXPECT_EQ(auth.Check("Basic YWxpY2U6czNjcmV0OnBhNTU=", t0), AuthVerdict::kThrottled);
-  EXPECT_EQ(auth.Check("Basic not-base64!", t0), AuthVerdict::kDenied);
+  EXPECT_EQ(auth.Check("Basic YWxpY2U6czNjcmV0OnBhNTU=", clock.Now()), AuthVerdict::kThrottled);
+  EXPECT_EQ(auth.Check("Basic not-base64!", clock.Now()), AuthVerdict::kDenied);
   // A minute later the overdraft (one bcrypt at cost 5, milliseconds) is paid back.
-  const auto t1 = t0 + 60s;
-  EXPECT_EQ(auth.Check(kGoodHeader, t1), AuthVerdict::kAllowed);
-  EXPECT_EQ(auth.Check(kWrong, t1), AuthVerdict::kThrottled);
-  EXPECT_EQ(auth.Check(kGoodHeader, t1), AuthVerdict::kAllowed);  // the remembered digest
+  clock.Advance(60s);
+  EXPECT_EQ(auth.Check(kGoodHeader, clock.Now()), AuthVerdict::kAllowed);
+  EXPECT_EQ(auth.Check(kWrong, clock.Now()), AuthVerdict::kThrottled);
+  EXPECT_EQ(auth.Check(kGoodHeader, clock.Now()), AuthVerdict::kAllowed);  // remembered digest
 }
 
 TEST(BasicAuth, AnUnknownUserCostsABcryptCheckLikeAKnownOne) {
   using namespace std::chrono_literals;
   BasicAuth auth(std::map<std::string, std::string>{{"prometheus", kHtpasswdHash}},
                  BcryptBudget{.per_second = 1s, .burst = 1ns});
-  const auto t0 = BasicAuth::Clock::now();
+  testing::ManualClock<BasicAuth::Clock> clock(BasicAuth::Clock::now());
   // alice with prometheus' password: checked against that hash, and refused although it matches.
-  EXPECT_EQ(auth.Check("Basic YWxpY2U6czNjcmV0OnBhNTU=", t0), AuthVerdict::kDenied);
+  EXPECT_EQ(auth.Check("Basic YWxpY2U6czNjcmV0OnBhNTU=", clock.Now()), AuthVerdict::kDenied);
   // That check spent the budget, as a known user's would have.
-  EXPECT_EQ(auth.Check(kGoodHeader, t0), AuthVerdict::kThrottled);
+  EXPECT_EQ(auth.Check(kGoodHeader, clock.Now()), AuthVerdict::kThrottled);
 }
 
 }  // namespace

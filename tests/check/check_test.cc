@@ -5,20 +5,23 @@
 #include <map>
 
 namespace expvar::check {
+
+using pipeline::MetricType;
+
 namespace {
 
 using V = std::vector<std::string>;
 
-config::Instance BaseInstance() {
-  config::Instance instance;
+pipeline::Instance BaseInstance() {
+  pipeline::Instance instance;
   instance.expvar_url = "http://127.0.0.1:8080";
   instance.tags = {"env:test"};
   return instance;
 }
 
-config::MetricSpec Item(std::string path, MetricType type = MetricType::kGauge,
-                        std::optional<std::string> alias = std::nullopt, V tags = {}) {
-  return config::MetricSpec{std::move(path), type, std::move(alias), std::move(tags)};
+pipeline::MetricSpec Item(std::string path, MetricType type = MetricType::kGauge,
+                          std::optional<std::string> alias = std::nullopt, V tags = {}) {
+  return pipeline::MetricSpec{std::move(path), type, std::move(alias), std::move(tags)};
 }
 
 // A memstats object with the fields the defaults read; every value derived from `base`.
@@ -112,7 +115,7 @@ TEST(CheckRun, RateIsSkippedAcrossACounterReset) {
 }
 
 TEST(CheckRun, EachTypeAcrossTwoRuns) {
-  config::Instance instance = BaseInstance();
+  pipeline::Instance instance = BaseInstance();
   instance.metrics = {Item("g", MetricType::kGauge), Item("r", MetricType::kRate),
                       Item("c", MetricType::kCount), Item("k", MetricType::kCounter),
                       Item("m", MetricType::kMonotonicCounter)};
@@ -142,7 +145,7 @@ TEST(CheckRun, EachTypeAcrossTwoRuns) {
 }
 
 TEST(CheckRun, FailedScrapeKeepsStateSoTheNextRateSpansTheGap) {
-  config::Instance instance = BaseInstance();
+  pipeline::Instance instance = BaseInstance();
   instance.metrics = {Item("r", MetricType::kRate)};
   Plan plan = Compile(instance);
   State state;
@@ -155,7 +158,7 @@ TEST(CheckRun, FailedScrapeKeepsStateSoTheNextRateSpansTheGap) {
 }
 
 TEST(CheckRun, AliasIsVerbatimWithAPathTagAfterItemInstanceAndUrlTags) {
-  config::Instance instance = BaseInstance();
+  pipeline::Instance instance = BaseInstance();
   instance.metrics = {Item("http/.*/count", MetricType::kGauge, "App.HTTP-count", {"team:web"})};
   Plan plan = Compile(instance);
   State state;
@@ -170,7 +173,7 @@ TEST(CheckRun, AliasIsVerbatimWithAPathTagAfterItemInstanceAndUrlTags) {
 }
 
 TEST(CheckRun, EmptyAliasKeepsTheNormalizedNameButAddsThePathTag) {
-  config::Instance instance = BaseInstance();
+  pipeline::Instance instance = BaseInstance();
   instance.metrics = {Item("HTTPServer", MetricType::kGauge, "")};
   Plan plan = Compile(instance);
   State state;
@@ -181,7 +184,7 @@ TEST(CheckRun, EmptyAliasKeepsTheNormalizedNameButAddsThePathTag) {
 }
 
 TEST(CheckRun, TagsAreDeduplicatedKeepingTheFirst) {
-  config::Instance instance = BaseInstance();
+  pipeline::Instance instance = BaseInstance();
   instance.tags = {"env:test", "b:1", "env:test", "expvar_url:http://127.0.0.1:8080/debug/vars"};
   instance.metrics = {Item("x", MetricType::kGauge, std::nullopt, {"b:1", "a:0"})};
   Plan plan = Compile(instance);
@@ -192,7 +195,7 @@ TEST(CheckRun, TagsAreDeduplicatedKeepingTheFirst) {
 }
 
 TEST(CheckRun, AWildcardReMatchingADefaultLeavesTheDefaultInPlace) {
-  config::Instance instance = BaseInstance();
+  pipeline::Instance instance = BaseInstance();
   instance.metrics = {Item("memstats/.*", MetricType::kGauge)};
   Plan plan = Compile(instance);
   State state;
@@ -204,7 +207,7 @@ TEST(CheckRun, AWildcardReMatchingADefaultLeavesTheDefaultInPlace) {
 }
 
 TEST(CheckRun, CoercionSkipsUnreportableValuesWithANote) {
-  config::Instance instance = BaseInstance();
+  pipeline::Instance instance = BaseInstance();
   instance.metrics = {Item(".*")};
   Plan plan = Compile(instance);
   State state;
@@ -221,7 +224,7 @@ TEST(CheckRun, CoercionSkipsUnreportableValuesWithANote) {
 }
 
 TEST(CheckRun, CapStopsAtMaxReturnedMetricsAndCountsTheRest) {
-  config::Instance instance = BaseInstance();
+  pipeline::Instance instance = BaseInstance();
   instance.max_returned_metrics = 16;  // 14 defaults + 2 custom
   instance.metrics = {Item("v/.*")};
   Plan plan = Compile(instance);
@@ -274,7 +277,7 @@ TEST(CheckRun, NumGcBeyondUint64GivesNoHistogram) {
 }
 
 TEST(CheckRun, NamespaceAppliesToDefaultsHistogramAndTotalAllocCount) {
-  config::Instance instance = BaseInstance();
+  pipeline::Instance instance = BaseInstance();
   instance.metric_namespace = "MyApp";
   Plan plan = Compile(instance);
   State state;
@@ -286,7 +289,7 @@ TEST(CheckRun, NamespaceAppliesToDefaultsHistogramAndTotalAllocCount) {
 }
 
 TEST(CheckRun, OneMalformedTopLevelValueKeepsTheRest) {
-  config::Instance instance = BaseInstance();
+  pipeline::Instance instance = BaseInstance();
   instance.metrics = {Item("good"), Item("bad"), Item("after")};
   Plan plan = Compile(instance);
   State state;
@@ -312,7 +315,7 @@ TEST(CheckRun, WhollyInvalidOrTruncatedDocumentsFail) {
 }
 
 TEST(CheckRun, DocumentWithoutMemstatsStillReportsUserItems) {
-  config::Instance instance = BaseInstance();
+  pipeline::Instance instance = BaseInstance();
   instance.metrics = {Item("requests")};
   Plan plan = Compile(instance);
   State state;
@@ -322,7 +325,7 @@ TEST(CheckRun, DocumentWithoutMemstatsStillReportsUserItems) {
 }
 
 TEST(Compile, BadRegexSkipsTheItemWithAWarning) {
-  config::Instance instance = BaseInstance();
+  pipeline::Instance instance = BaseInstance();
   instance.metrics = {Item("a/(b"), Item("c")};
   Plan plan = Compile(instance);
   ASSERT_EQ(plan.warnings.size(), 1u);

@@ -10,10 +10,13 @@
 #include <sstream>
 
 #include "check/check.h"
-#include "check/naming.h"
+#include "common/datadog_naming.h"
 #include "config/conf_file.h"
 
 namespace expvar::check {
+
+using common::NormalizeMetricName;
+
 namespace {
 
 const std::string kFixtures = EXPVAR_FIXTURES_DIR;

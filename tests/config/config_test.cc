@@ -9,9 +9,18 @@
 #include <vector>
 
 #include "config/conf_file.h"
-#include "config/instance.h"
+#include "pipeline/instance.h"
 
 namespace expvar::config {
+
+using pipeline::Instance;
+using pipeline::kDefaultMaxBodyBytes;
+using pipeline::kDefaultTimeout;
+using pipeline::MetricType;
+using pipeline::MetricTypeName;
+using pipeline::ParseMetricType;
+using pipeline::TlsOptions;
+
 namespace {
 
 using std::chrono::milliseconds;

@@ -3,108 +3,39 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "annotations_test_util.h"
+#include "discovery/pod_json.h"
+
 namespace expvar::discovery {
+
+using pipeline::Pod;
+
 namespace {
 
 namespace json = boost::json;
 
-constexpr const char* kExpvar = R"({"expvar_url": "http://%%host%%:%%port_metrics%%"})";
+using annotations_testing::Case;
+using annotations_testing::Describe;
+using annotations_testing::ExpectMatches;
+using annotations_testing::kAppChecks;
+using annotations_testing::kExpvar;
+using annotations_testing::kSidecarChecks;
+using annotations_testing::MakePod;
+using annotations_testing::V2;
 
-// A pod "shop/web-1" with the containers "app" and "sidecar" and the given annotations.
-Pod MakePod(std::map<std::string, std::string> annotations,
-            std::vector<std::string> containers = {"app", "sidecar"}) {
-  Pod pod;
-  pod.name = "web-1";
-  pod.namespace_name = "shop";
-  pod.annotations = std::move(annotations);
-  for (std::string& name : containers) pod.containers.push_back({std::move(name), {}, true});
-  return pod;
-}
-
-// `{"go_expvar": {"init_config": {}, "instances": [<instances>]}}`.
-std::string V2(const std::string& instances) {
-  return R"({"go_expvar": {"init_config": {}, "instances": [)" + instances + "]}}";
-}
-
-struct WantTemplate {
-  std::string container;
-  std::string annotation;
-  std::string init_config;  // JSON text
-  std::string instance;     // JSON text
-  std::vector<std::string> tags;
-};
-
-struct WantError {
-  std::string annotation;
-  std::vector<std::string> contains;  // substrings of the message
-};
-
-struct Case {
-  std::string name;
-  std::map<std::string, std::string> annotations;
-  std::vector<WantTemplate> templates = {};
-  std::vector<WantError> errors = {};
-  bool tolerate_unready = false;
-};
-
-// gtest prints a failing parameter with this instead of its bytes.
-void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
-
-std::string Describe(const PodTemplates& got) {
-  std::string out;
-  for (const CheckTemplate& t : got.templates) {
-    out += "  template " + t.container + " " + t.annotation + " " + json::serialize(t.init_config) +
-           " " + json::serialize(t.instance) + " tags:";
-    for (const std::string& tag : t.tags) out += " " + tag;
-    out += "\n";
-  }
-  for (const AnnotationError& e : got.errors)
-    out += "  error " + e.annotation + ": " + e.message + "\n";
-  return out;
-}
-
-void ExpectMatches(const Case& c, const PodTemplates& got) {
-  SCOPED_TRACE("got:\n" + Describe(got));
-  EXPECT_EQ(got.tolerate_unready, c.tolerate_unready);
-  ASSERT_EQ(got.templates.size(), c.templates.size());
-  for (std::size_t i = 0; i < c.templates.size(); ++i) {
-    const WantTemplate& want = c.templates[i];
-    const CheckTemplate& t = got.templates[i];
-    EXPECT_EQ(t.container, want.container) << i;
-    EXPECT_EQ(t.annotation, want.annotation) << i;
-    EXPECT_EQ(t.init_config, json::parse(want.init_config)) << i;
-    EXPECT_EQ(t.instance, json::parse(want.instance)) << i;
-    EXPECT_EQ(t.tags, want.tags) << i;
-  }
-  ASSERT_EQ(got.errors.size(), c.errors.size());
-  for (std::size_t i = 0; i < c.errors.size(); ++i) {
-    const AnnotationError& e = got.errors[i];
-    EXPECT_EQ(e.annotation, c.errors[i].annotation) << i;
-    // Every message names the pod and the annotation.
-    const std::string prefix = "pod shop/web-1: annotation " + c.errors[i].annotation + ": ";
-    EXPECT_EQ(e.message.rfind(prefix, 0), 0u) << e.message;
-    for (const std::string& part : c.errors[i].contains) {
-      EXPECT_NE(e.message.find(part), std::string::npos) << e.message << "\nlacks: " << part;
-    }
-  }
-}
-
-class TemplatesFromAnnotationsTest : public testing::TestWithParam<Case> {};
+class TemplatesFromAnnotationsTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(TemplatesFromAnnotationsTest, Matches) {
   const Case& c = GetParam();
   ExpectMatches(c, TemplatesFromAnnotations(MakePod(c.annotations)));
 }
 
-const std::string kAppChecks = "ad.datadoghq.com/app.checks";
-const std::string kSidecarChecks = "ad.datadoghq.com/sidecar.checks";
 const std::string kAppNames = "ad.datadoghq.com/app.check_names";
 const std::string kAppInit = "ad.datadoghq.com/app.init_configs";
 const std::string kAppInstances = "ad.datadoghq.com/app.instances";
@@ -238,53 +169,6 @@ const std::vector<Case> kCases = {
      {{"sidecar", kSidecarChecks, "{}", kExpvar, {}}},
      {{"ad.datadoghq.com/app.check.id", {"the check id is empty"}}}},
 
-    // --- tags ---
-    {"PodAndContainerTags",
-     {{kAppChecks, V2(kExpvar)},
-      {kSidecarChecks, V2(kExpvar)},
-      {"ad.datadoghq.com/tags", R"({"env": "prod", "team": ["web", "shop"]})"},
-      {"ad.datadoghq.com/app.tags",
-       R"({"component": "api", "shard": 3, "canary": false, "ratio": 0.5})"}},
-     {{"app",
-       kAppChecks,
-       "{}",
-       kExpvar,
-       {"env:prod", "team:web", "team:shop", "component:api", "shard:3", "canary:false",
-        "ratio:0.5"}},
-      {"sidecar", kSidecarChecks, "{}", kExpvar, {"env:prod", "team:web", "team:shop"}}}},
-    {"NumericTagsPrintLikeGo",
-     {{kAppChecks, V2(kExpvar)},
-      {"ad.datadoghq.com/app.tags",
-       R"({"a": 1000000, "b": 123456, "c": 1234567, "d": 0.00001, "e": -1.5, "f": 0.0001,
-           "g": [0, 2e3]})"}},
-     {{"app",
-       kAppChecks,
-       "{}",
-       kExpvar,
-       {"a:1e+06", "b:123456", "c:1.234567e+06", "d:1e-05", "e:-1.5", "f:0.0001", "g:0",
-        "g:2000"}}}},
-    {"ContainerTagsFollowTheNameNotTheCheckId",
-     {{"ad.datadoghq.com/app.check.id", "billing"},
-      {"ad.datadoghq.com/billing.checks", V2(kExpvar)},
-      {"ad.datadoghq.com/app.tags", R"({"component": "api"})"}},
-     {{"app", "ad.datadoghq.com/billing.checks", "{}", kExpvar, {"component:api"}}}},
-    {"BadTagsAreReportedAndTheRestKept",
-     {{kAppChecks, V2(kExpvar)},
-      {"ad.datadoghq.com/tags", R"({"env": "prod", "owner": {"team": "x"}, "zone": ["a", null]})"},
-      {"ad.datadoghq.com/app.tags", "{\"component\": \n  \"api\""}},
-     {{"app", kAppChecks, "{}", kExpvar, {"env:prod", "zone:a"}}},
-     {{"ad.datadoghq.com/tags",
-       {"\"owner\": expected a string or a list of strings, got an object"}},
-      {"ad.datadoghq.com/tags", {"\"zone\": expected a string or a list of strings, got null"}},
-      {"ad.datadoghq.com/app.tags",
-       {"invalid JSON at byte 22 (line 2, column 8)", "incomplete JSON"}}}},
-    {"TagsNotAnObject",
-     {{kAppChecks, V2(kExpvar)}, {"ad.datadoghq.com/tags", R"(["env:prod"])"}},
-     {{"app", kAppChecks, "{}", kExpvar, {}}},
-     {{"ad.datadoghq.com/tags", {"expected an object of tags, got an array"}}}},
-    {"TagsOfPodsWithoutGoExpvarAreNotOurBusiness",
-     {{"ad.datadoghq.com/tags", "{broken"}, {"ad.datadoghq.com/app.tags", "[]"}}},
-
     // --- tolerate-unready ---
     {"TolerateUnready", {{"ad.datadoghq.com/tolerate-unready", "true"}}, {}, {}, true},
     {"TolerateUnreadyIsExactlyTrue",
@@ -394,8 +278,10 @@ const std::vector<Case> kCases = {
       {"ad.datadoghq.com/ghost.checks", {"\"ghost\" names no container"}}}},
 };
 
-INSTANTIATE_TEST_SUITE_P(Table, TemplatesFromAnnotationsTest, testing::ValuesIn(kCases),
-                         [](const testing::TestParamInfo<Case>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Table, TemplatesFromAnnotationsTest, ::testing::ValuesIn(kCases),
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           return info.param.name;
+                         });
 
 // --- beyond the table --------------------------------------------------------------------------
 

@@ -6,7 +6,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "discovery/pod_json.h"
+
 namespace expvar::discovery {
+
+using pipeline::Pod;
+
 namespace {
 
 Pod LoadPod(const std::string& name) {
@@ -19,7 +24,7 @@ Pod LoadPod(const std::string& name) {
   return pod.value_or(Pod{});
 }
 
-bool HasTag(const config::Instance& instance, const std::string& tag) {
+bool HasTag(const pipeline::Instance& instance, const std::string& tag) {
   return std::find(instance.tags.begin(), instance.tags.end(), tag) != instance.tags.end();
 }
 
@@ -27,7 +32,7 @@ TEST(TargetsFromPods, V2AnnotationResolvesToThePodIpAndNamedPortWithPodTags) {
   ProviderResult result = TargetsFromPods({LoadPod("running_two_containers_v2")}, {});
   ASSERT_FALSE(result.targets.empty());
   for (const auto& e : result.errors) ADD_FAILURE() << e.source << ": " << e.message;
-  const config::Instance& instance = result.targets[0].instance;
+  const pipeline::Instance& instance = result.targets[0].instance;
   EXPECT_EQ(instance.expvar_url, "http://10.244.2.14:6060");
   EXPECT_EQ(instance.metric_namespace, "payments");
   for (const char* tag : {"kube_namespace:payments", "pod_name:payments-api-7d9f8c6b5d-x2x9k",
@@ -35,10 +40,11 @@ TEST(TargetsFromPods, V2AnnotationResolvesToThePodIpAndNamedPortWithPodTags) {
     EXPECT_TRUE(HasTag(instance, tag)) << tag;
   }
   EXPECT_EQ(result.targets[0].source, "pod payments/payments-api-7d9f8c6b5d-x2x9k container api");
-  // The Agent attributes DogStatsD series to the pod by this tag, so it never reaches labels.
+  // The series belong to this pod and container; sinks derive their own attribution from it
+  // (DogStatsD its entity-id tag), so no such tag is added to the instance's tags.
   Pod pod = LoadPod("running_two_containers_v2");
-  EXPECT_EQ(result.targets[0].statsd_tags,
-            std::vector<std::string>{"dd.internal.entity_id:" + pod.uid});
+  EXPECT_EQ(result.targets[0].entity,
+            (pipeline::Entity{pod.uid, pod.name, pod.namespace_name, "api"}));
   EXPECT_FALSE(HasTag(instance, "dd.internal.entity_id:" + pod.uid));
 }
 

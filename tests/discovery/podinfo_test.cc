@@ -5,6 +5,9 @@
 #include "discovery/pod_targets.h"
 
 namespace expvar::discovery {
+
+using pipeline::Pod;
+
 namespace {
 
 TEST(ParseDownwardApiAnnotations, ReadsGoQuotedValues) {

@@ -16,10 +16,11 @@
 
 #include "check/check.h"
 #include "discovery/annotations.h"
-#include "discovery/pod.h"
 #include "discovery/pod_targets.h"
 #include "fuzz_ip.h"
 #include "http/url.h"
+#include "pipeline/pod.h"
+#include "support/pod_builder.h"
 
 namespace {
 
@@ -30,24 +31,16 @@ namespace discovery = expvar::discovery;
   std::abort();
 }
 
-discovery::Pod MakePod() {
-  discovery::Pod pod;
-  pod.uid = "a2e4c6d8-0f1b-4d3e-8a5c-7e9f1b3d5a7c";
-  pod.name = "queue-worker-6b8d9f7c4-ql5mz";
-  pod.namespace_name = "jobs";
-  pod.node_name = "node-1";
-  pod.phase = "Running";
-  pod.ready = true;
-  pod.pod_ip = "10.244.1.17";
-  pod.pod_ips = {"10.244.1.17", "fd00:10:244:1::11"};
-  pod.containers = {
-      {"app", {{"metrics", 9000, "TCP"}, {"http", 8080, "TCP"}}, true},
-      {"worker", {{"debug", 7070, "TCP"}}, true},
-      {"sidecar", {{"", 9090, "TCP"}}, true},
-      {"exporter", {{"", 9100, "TCP"}}, true},
-      {"stopped", {{"metrics", 9100, "TCP"}}, false},
-  };
-  return pod;
+pipeline::Pod MakePod() {
+  return expvar::testing::PodBuilder("jobs", "queue-worker-6b8d9f7c4-ql5mz",
+                                     "a2e4c6d8-0f1b-4d3e-8a5c-7e9f1b3d5a7c")
+      .Ips({"10.244.1.17", "fd00:10:244:1::11"})
+      .AddContainer("app", {{"metrics", 9000, "TCP"}, {"http", 8080, "TCP"}})
+      .AddContainer("worker", {{"debug", 7070, "TCP"}})
+      .AddContainer("sidecar", {{"", 9090, "TCP"}})
+      .AddContainer("exporter", {{"", 9100, "TCP"}})
+      .AddContainer("stopped", {{"metrics", 9100, "TCP"}}, /*running=*/false)
+      .Build();
 }
 
 std::optional<std::string> LookupEnv(const std::string& name) {
@@ -66,7 +59,7 @@ std::string ExpandKey(std::string_view key) {
   return std::string(key);
 }
 
-bool IsPodIpOrLoopback(const std::string& host, const discovery::Pod& pod, bool loopback) {
+bool IsPodIpOrLoopback(const std::string& host, const pipeline::Pod& pod, bool loopback) {
   std::optional<expvar::fuzz::Ip> ip = expvar::fuzz::ParseIp(host);
   if (!ip) return false;
   if (ip == expvar::fuzz::ParseIp(pod.pod_ip)) return true;
@@ -76,7 +69,7 @@ bool IsPodIpOrLoopback(const std::string& host, const discovery::Pod& pod, bool 
   return loopback && expvar::fuzz::IsLoopback(*ip);
 }
 
-void CheckTargets(const discovery::Pod& pod, discovery::PodMode mode) {
+void CheckTargets(const pipeline::Pod& pod, discovery::PodMode mode) {
   discovery::PodTargetOptions options;
   options.mode = mode;
   options.env = LookupEnv;
@@ -101,7 +94,7 @@ void CheckTargets(const discovery::Pod& pod, discovery::PodMode mode) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  discovery::Pod pod = MakePod();
+  pipeline::Pod pod = MakePod();
   std::string_view input(reinterpret_cast<const char*>(data), size);
   while (!input.empty()) {
     std::size_t newline = input.find('\n');

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "check/check.h"
-#include "config/instance.h"
+#include "pipeline/instance.h"
 
 namespace {
 
@@ -23,10 +23,10 @@ namespace config = expvar::config;
 // Small enough that documents in the corpus hit it.
 constexpr int kMaxReturnedMetrics = 40;
 
-config::MetricSpec Item(std::string path, config::MetricType type,
-                        std::optional<std::string> alias = std::nullopt,
-                        std::vector<std::string> tags = {}) {
-  config::MetricSpec spec;
+pipeline::MetricSpec Item(std::string path, pipeline::MetricType type,
+                          std::optional<std::string> alias = std::nullopt,
+                          std::vector<std::string> tags = {}) {
+  pipeline::MetricSpec spec;
   spec.path = std::move(path);
   spec.type = type;
   spec.alias = std::move(alias);
@@ -35,8 +35,8 @@ config::MetricSpec Item(std::string path, config::MetricType type,
 }
 
 check::Plan MakePlan() {
-  using config::MetricType;
-  config::Instance instance;
+  using pipeline::MetricType;
+  pipeline::Instance instance;
   instance.expvar_url = "http://127.0.0.1:8080";
   instance.tags = {"env:fuzz"};
   instance.max_returned_metrics = kMaxReturnedMetrics;

@@ -15,8 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "pipeline/sink.h"
 #include "sink/dogstatsd.h"
-#include "sink/snapshot.h"
 
 namespace {
 
@@ -122,7 +122,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t datagram_limit = kLimits[in.ConsumeIntegralInRange<std::size_t>(0, 4)];
   std::vector<std::string> global_tags = Tags(in);
 
-  sink::ScrapeSnapshot snapshot;
+  pipeline::ScrapeSnapshot snapshot;
   snapshot.url = "http://127.0.0.1:8080/debug/vars";
   snapshot.metric_namespace = "go_expvar";
   snapshot.pause_metric_name = in.ConsumeRandomLengthString(48);
@@ -132,9 +132,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::size_t expected_lines = 0;
   const std::size_t readings = in.ConsumeIntegralInRange<std::size_t>(0, 32);
   for (std::size_t i = 0; i < readings && in.remaining_bytes() > 0; ++i) {
-    check::Reading reading;
+    pipeline::Reading reading;
     reading.name = in.ConsumeRandomLengthString(64);
-    reading.type = static_cast<check::MetricType>(in.ConsumeIntegralInRange<int>(0, 4));
+    reading.type = static_cast<pipeline::MetricType>(in.ConsumeIntegralInRange<int>(0, 4));
     if (in.ConsumeBool()) reading.report = Value(in);
     reading.raw = reading.report.value_or(0);
     reading.tags = Tags(in);

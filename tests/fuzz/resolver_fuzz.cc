@@ -17,11 +17,12 @@
 #include <variant>
 #include <vector>
 
-#include "discovery/pod.h"
 #include "fuzz_ip.h"
 #include "http/url.h"
+#include "pipeline/pod.h"
 #include "resolve/host_guard.h"
 #include "resolve/resolver.h"
+#include "support/pod_builder.h"
 
 namespace {
 
@@ -37,25 +38,12 @@ using expvar::fuzz::ParseIp;
   std::abort();
 }
 
-discovery::Pod MakePod() {
-  discovery::Pod pod;
-  pod.uid = "6f1c9a52-0d3e-4b7a-9c1e-2f5d8e7a4b10";
-  pod.name = "web-7d9f";
-  pod.namespace_name = "shop";
-  pod.node_name = "node-1";
-  pod.phase = "Running";
-  pod.ready = true;
-  pod.pod_ip = "10.1.2.3";
-  pod.pod_ips = {"10.1.2.3", "fd00::3"};
-  discovery::Container app;
-  app.name = "app";
-  app.running = true;
-  app.ports = {{"metrics", 9000, "TCP"}, {"http", 8080, "TCP"}, {"", 6060, "TCP"}};
-  discovery::Container sidecar;
-  sidecar.name = "sidecar";
-  sidecar.running = true;
-  pod.containers = {app, sidecar};
-  return pod;
+pipeline::Pod MakePod() {
+  return expvar::testing::PodBuilder("shop", "web-7d9f", "6f1c9a52-0d3e-4b7a-9c1e-2f5d8e7a4b10")
+      .Ips({"10.1.2.3", "fd00::3"})
+      .AddContainer("app", {{"metrics", 9000, "TCP"}, {"http", 8080, "TCP"}, {"", 6060, "TCP"}})
+      .AddContainer("sidecar")
+      .Build();
 }
 
 std::optional<std::string> LookupEnv(const std::string& name) {
@@ -128,7 +116,7 @@ struct Mode {
   resolve::HostPolicy policy;
 };
 
-std::vector<Mode> MakeModes(const discovery::Pod& pod) {
+std::vector<Mode> MakeModes(const pipeline::Pod& pod) {
   std::vector<Mode> modes;
   resolve::ResolveContext node;
   node.pod = &pod;
@@ -165,7 +153,7 @@ void ResolveAndGuard(const boost::json::value& tmpl, const Mode& mode) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const discovery::Pod pod = MakePod();
+  static const pipeline::Pod pod = MakePod();
   static const std::vector<Mode> modes = MakeModes(pod);
   std::string_view input(reinterpret_cast<const char*>(data), size);
 

@@ -8,8 +8,8 @@
 #include <set>
 #include <thread>
 
-#include "datagram_receiver.h"
 #include "process.h"
+#include "support/datagram_receiver.h"
 
 namespace expvar::testing {
 namespace {

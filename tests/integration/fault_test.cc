@@ -12,10 +12,10 @@
 #include <sstream>
 #include <thread>
 
-#include "datagram_receiver.h"
 #include "fake_api_server.h"
 #include "fault_server.h"
 #include "process.h"
+#include "support/datagram_receiver.h"
 
 namespace expvar::testing {
 namespace {

@@ -7,9 +7,9 @@
 #include <fstream>
 #include <thread>
 
-#include "datagram_receiver.h"
 #include "fake_api_server.h"
 #include "process.h"
+#include "support/datagram_receiver.h"
 
 namespace expvar::testing {
 namespace {

@@ -161,11 +161,11 @@ TEST(HostGuardMessageTest, CredentialsNeverAppearInTheReason) {
 }
 
 TEST(PodIpsTest, PodIpFirstWithoutDuplicates) {
-  discovery::Pod pod;
+  pipeline::Pod pod;
   pod.pod_ip = "10.1.2.3";
   pod.pod_ips = {"10.1.2.3", "fd00::3"};
   EXPECT_EQ(PodIps(pod), (std::vector<std::string>{"10.1.2.3", "fd00::3"}));
-  EXPECT_TRUE(PodIps(discovery::Pod{}).empty());
+  EXPECT_TRUE(PodIps(pipeline::Pod{}).empty());
 }
 
 }  // namespace

@@ -10,30 +10,19 @@
 #include <string>
 #include <utility>
 
+#include "support/pod_builder.h"
+
 namespace expvar::resolve {
 namespace {
 
 // Ports declared out of order on purpose: %%port%% must be the highest (9000), not the last
 // declared (6060), and %%port_<n>%% indexes the ascending list 6060, 8080, 9000.
-discovery::Pod MakePod() {
-  discovery::Pod pod;
-  pod.uid = "6f1c9a52-0d3e-4b7a-9c1e-2f5d8e7a4b10";
-  pod.name = "web-7d9f";
-  pod.namespace_name = "shop";
-  pod.node_name = "node-1";
-  pod.phase = "Running";
-  pod.ready = true;
-  pod.pod_ip = "10.1.2.3";
-  pod.pod_ips = {"10.1.2.3", "fd00::3"};
-  discovery::Container app;
-  app.name = "app";
-  app.running = true;
-  app.ports = {{"admin", 9000, "TCP"}, {"http", 8080, "TCP"}, {"", 6060, "TCP"}};
-  discovery::Container sidecar;
-  sidecar.name = "sidecar";
-  sidecar.running = true;
-  pod.containers = {app, sidecar};
-  return pod;
+pipeline::Pod MakePod() {
+  return testing::PodBuilder("shop", "web-7d9f", "6f1c9a52-0d3e-4b7a-9c1e-2f5d8e7a4b10")
+      .Ips({"10.1.2.3", "fd00::3"})
+      .AddContainer("app", {{"admin", 9000, "TCP"}, {"http", 8080, "TCP"}, {"", 6060, "TCP"}})
+      .AddContainer("sidecar")
+      .Build();
 }
 
 const std::map<std::string, std::string>& Environment() {
@@ -61,7 +50,7 @@ std::optional<std::string> LookupEnv(const std::string& name) {
   return it->second;
 }
 
-ResolveContext MakeContext(const discovery::Pod* pod, std::string host = "10.1.2.3",
+ResolveContext MakeContext(const pipeline::Pod* pod, std::string host = "10.1.2.3",
                            std::string container = "app") {
   ResolveContext ctx;
   ctx.pod = pod;
@@ -92,7 +81,7 @@ class ResolveGoodTest : public ::testing::TestWithParam<GoodCase> {};
 
 TEST_P(ResolveGoodTest, Substitutes) {
   const GoodCase& c = GetParam();
-  const discovery::Pod pod = MakePod();
+  const pipeline::Pod pod = MakePod();
   ResolveContext ctx = MakeContext(&pod, c.host, c.container);
   ctx.extras = c.extras;
   const ResolveResult result = Resolve(c.tmpl, ctx);
@@ -242,7 +231,7 @@ class ResolveBadTest : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(ResolveBadTest, ReportsVariableAndReason) {
   const BadCase& c = GetParam();
-  const discovery::Pod pod = MakePod();
+  const pipeline::Pod pod = MakePod();
   const ResolveResult result = Resolve(c.tmpl, MakeContext(&pod, c.host, c.container));
   ASSERT_TRUE(std::holds_alternative<ResolveError>(result)) << c.tmpl;
   const ResolveError& error = std::get<ResolveError>(result);
@@ -319,7 +308,7 @@ class ResolveSecretTest : public ::testing::TestWithParam<SecretCase> {};
 
 TEST_P(ResolveSecretTest, WithholdsUnknownNamesUnderSecretKeys) {
   const SecretCase& c = GetParam();
-  const discovery::Pod pod = MakePod();
+  const pipeline::Pod pod = MakePod();
   const ResolveResult result = Resolve(c.tmpl, MakeContext(&pod));
   ASSERT_TRUE(std::holds_alternative<ResolveError>(result));
   const ResolveError& error = std::get<ResolveError>(result);
@@ -341,7 +330,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) { return info.param.label; });
 
 TEST(ResolveSecretValueTest, ResolvedValuesNeverReachTheError) {
-  const discovery::Pod pod = MakePod();
+  const pipeline::Pod pod = MakePod();
   const ResolveResult result =
       Resolve(R"({"headers": {"Authorization": "Bearer %%env_TOKEN%%"}, "expvar_url": "%%nope%%"})",
               MakeContext(&pod));
@@ -377,7 +366,7 @@ TEST(ResolveContextTest, WithoutPodOnlyEnvAndExtrasResolve) {
 }
 
 TEST(ResolveContextTest, MissingEnvFunctionMeansNothingIsSet) {
-  const discovery::Pod pod = MakePod();
+  const pipeline::Pod pod = MakePod();
   ResolveContext ctx = MakeContext(&pod);
   ctx.env = nullptr;
   const ResolveResult result = Resolve(R"("%%env_TIMEOUT%%")", ctx);
@@ -388,7 +377,7 @@ TEST(ResolveContextTest, MissingEnvFunctionMeansNothingIsSet) {
 }
 
 TEST(ResolveContextTest, DuplicatePortNumbersKeepTheirSlots) {
-  discovery::Pod pod = MakePod();
+  pipeline::Pod pod = MakePod();
   pod.containers[0].ports = {{"tcp", 53, "TCP"}, {"udp", 53, "UDP"}, {"metrics", 9153, "TCP"}};
   const ResolveResult result =
       Resolve(R"(["%%port%%", "%%port_0%%", "%%port_1%%", "%%port_2%%", "%%port_udp%%"])",
@@ -398,7 +387,7 @@ TEST(ResolveContextTest, DuplicatePortNumbersKeepTheirSlots) {
 }
 
 TEST(ResolveContextTest, TemplateIsNotModified) {
-  const discovery::Pod pod = MakePod();
+  const pipeline::Pod pod = MakePod();
   const boost::json::value tmpl = boost::json::parse(R"({"u": "%%port%%"})");
   const ResolveResult result = ResolveTemplate(tmpl, MakeContext(&pod));
   ASSERT_TRUE(std::holds_alternative<boost::json::value>(result));

@@ -6,69 +6,22 @@
 #include <condition_variable>
 #include <thread>
 
+#include "schedule/instance_digest.h"
 #include "schedule/worker.h"
+#include "support/recording_sink.h"
 #include "test_server.h"
 
 namespace expvar::schedule {
+
+using pipeline::TargetSpec;
+
 namespace {
 
 using namespace std::chrono_literals;
 using http::testing::TestReply;
 using http::testing::TestRequest;
 using http::testing::TestServer;
-
-// Records what the scheduler hands to sinks, in order.
-class RecordingSink : public sink::Sink {
- public:
-  struct Event {
-    bool forget;
-    std::string target_id;
-    sink::SnapshotPtr snapshot;
-  };
-  void Publish(const sink::SnapshotPtr& snapshot) override {
-    Add({false, snapshot->target_id, snapshot});
-  }
-  void Forget(const std::string& target_id) override { Add({true, target_id, nullptr}); }
-
-  std::vector<Event> Events() const {
-    std::lock_guard lock(mutex_);
-    return events_;
-  }
-  std::size_t Publishes(const std::string& id) const {
-    std::size_t n = 0;
-    for (const auto& e : Events()) n += !e.forget && e.target_id == id;
-    return n;
-  }
-  bool Forgot(const std::string& id) const {
-    for (const auto& e : Events()) {
-      if (e.forget && e.target_id == id) return true;
-    }
-    return false;
-  }
-  // Waits (bounded) until pred() holds.
-  template <typename Pred>
-  bool WaitFor(Pred pred, std::chrono::milliseconds timeout = 10s) const {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, timeout, [&] {
-      lock.unlock();
-      bool ok = pred();
-      lock.lock();
-      return ok;
-    });
-  }
-
- private:
-  void Add(Event e) {
-    {
-      std::lock_guard lock(mutex_);
-      events_.push_back(std::move(e));
-    }
-    changed_.notify_all();
-  }
-  mutable std::mutex mutex_;
-  mutable std::condition_variable changed_;
-  std::vector<Event> events_;
-};
+using testing::RecordingSink;
 
 class SchedulerTest : public ::testing::Test {
  protected:
@@ -96,7 +49,7 @@ class SchedulerTest : public ::testing::Test {
     spec.instance.expvar_url = server_.Url("/debug/vars");
     spec.instance.tags = {"t:" + tag};
     spec.instance.min_collection_interval = std::chrono::milliseconds(interval_ms);
-    spec.instance.metrics = {{"counter", config::MetricType::kRate, std::nullopt, {}}};
+    spec.instance.metrics = {{"counter", pipeline::MetricType::kRate, std::nullopt, {}}};
     return spec;
   }
 
@@ -109,7 +62,7 @@ class SchedulerTest : public ::testing::Test {
   std::thread thread_;
 };
 
-bool HasRate(const sink::SnapshotPtr& snapshot) {
+bool HasRate(const pipeline::SnapshotPtr& snapshot) {
   for (const auto& r : snapshot->readings) {
     if (r.name == "go_expvar.counter" && r.report) return true;
   }
@@ -151,7 +104,7 @@ TEST_F(SchedulerTest, UnchangedDigestKeepsTheWorkerAndItsRateState) {
   // The first publish after the reload already has a rate: the state survived.
   auto events = sink_.Events();
   for (std::size_t i = before; i < events.size(); ++i) {
-    if (!events[i].forget && events[i].target_id == id) {
+    if (!events[i].forget() && events[i].target_id == id) {
       EXPECT_TRUE(HasRate(events[i].snapshot));
       break;
     }
@@ -174,7 +127,7 @@ TEST_F(SchedulerTest, ChangedInstanceRestartsAndRemovedTargetIsForgottenForGood)
   bool forgotten = false;
   for (const auto& e : sink_.Events()) {
     if (e.target_id != old_id) continue;
-    if (e.forget)
+    if (e.forget())
       forgotten = true;
     else
       EXPECT_FALSE(forgotten) << "publish after forget";
@@ -214,7 +167,7 @@ TEST_F(SchedulerTest, UrlUserinfoIsSentAsBasicAuthButNeverShown) {
 }
 
 TEST(FetchUrl, KeepsTheUserinfoThePlanUrlDrops) {
-  config::Instance instance;
+  pipeline::Instance instance;
   instance.expvar_url = "http://u:p@127.0.0.1:8080";
   check::Plan plan = check::Compile(instance);
   EXPECT_EQ(plan.url, "http://127.0.0.1:8080/debug/vars");
@@ -239,16 +192,16 @@ TEST(PhaseOf, SpreadsTenThousandTargetsEvenlyOverTheInterval) {
 }
 
 TEST(InstanceDigest, ChangesWithWhatAffectsScrapingOnly) {
-  config::Instance a;
+  pipeline::Instance a;
   a.expvar_url = "http://127.0.0.1:1";
-  config::Instance b = a;
+  pipeline::Instance b = a;
   EXPECT_EQ(InstanceDigest(a), InstanceDigest(b));
   b.tags = {"x:y"};
   EXPECT_NE(InstanceDigest(a), InstanceDigest(b));
-  config::Instance c = a;
-  c.metrics.push_back({"p", config::MetricType::kRate, std::nullopt, {}});
+  pipeline::Instance c = a;
+  c.metrics.push_back({"p", pipeline::MetricType::kRate, std::nullopt, {}});
   EXPECT_NE(InstanceDigest(a), InstanceDigest(c));
-  config::Instance d = a;
+  pipeline::Instance d = a;
   d.password = "other";
   EXPECT_NE(InstanceDigest(a), InstanceDigest(d));
 }

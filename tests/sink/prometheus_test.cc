@@ -14,10 +14,14 @@
 #include "check/check.h"
 
 namespace expvar::sink {
+
+using pipeline::MetricType;
+using pipeline::ScrapeSnapshot;
+using pipeline::SnapshotPtr;
+
 namespace {
 
-using check::MetricType;
-using check::Reading;
+using pipeline::Reading;
 using Lines = std::vector<std::string>;
 
 constexpr const char* kUrlA = "http://10.0.0.1:8080/debug/vars";
@@ -432,14 +436,14 @@ std::string ReadFile(const std::string& path) {
   return buffer.str();
 }
 
-config::MetricSpec Item(std::string path, MetricType type = MetricType::kGauge,
-                        std::optional<std::string> alias = std::nullopt,
-                        std::vector<std::string> tags = {}) {
-  return config::MetricSpec{std::move(path), type, std::move(alias), std::move(tags)};
+pipeline::MetricSpec Item(std::string path, MetricType type = MetricType::kGauge,
+                          std::optional<std::string> alias = std::nullopt,
+                          std::vector<std::string> tags = {}) {
+  return pipeline::MetricSpec{std::move(path), type, std::move(alias), std::move(tags)};
 }
 
 // Runs the real check over recorded documents, so the sink sees readings as workers make them.
-SnapshotPtr CheckSnapshot(const std::string& id, const config::Instance& instance,
+SnapshotPtr CheckSnapshot(const std::string& id, const pipeline::Instance& instance,
                           const std::vector<std::string>& fixtures) {
   check::Plan plan = check::Compile(instance);
   check::State state;
@@ -462,8 +466,8 @@ SnapshotPtr CheckSnapshot(const std::string& id, const config::Instance& instanc
   return snapshot;
 }
 
-config::Instance GoappInstance(const std::string& url) {
-  config::Instance instance;
+pipeline::Instance GoappInstance(const std::string& url) {
+  pipeline::Instance instance;
   instance.expvar_url = url;
   instance.tags = {
       "env:test",      "canary",   "kube_namespace:default",        "pod_name:goapp-7d9f",
@@ -499,7 +503,7 @@ TEST(PrometheusSinkTest, PromtoolAcceptsRealisticExposition) {
                              {"goapp_fresh.json", "goapp_traffic.json"}));
   sink.Publish(CheckSnapshot("goapp-2", GoappInstance("http://[fd00::2]:8080"),
                              {"goapp_traffic.json", "goapp_gc300.json"}));
-  config::Instance etcd;
+  pipeline::Instance etcd;
   etcd.expvar_url = "http://10.0.0.3:2379";
   etcd.metric_namespace = "etcd";
   etcd.metrics = {Item("memstats/GCCPUFraction"), Item("file_descriptor_limit"),

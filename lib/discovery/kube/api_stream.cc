@@ -14,6 +14,8 @@
 #include <tuple>
 #include <vector>
 
+#include "common/net.h"
+
 namespace expvar::discovery::kube {
 namespace {
 
@@ -28,17 +30,6 @@ using Parser = bhttp::response_parser<bhttp::buffer_body>;
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadBufferBytes = 64 * 1024;
-
-bool IsIpLiteral(const std::string& host) {
-  error_code ec;
-  asio::ip::make_address(host, ec);
-  return !ec;
-}
-
-unsigned short PortNumber(const http::Url& url) {
-  if (url.port.empty()) return url.scheme == "https" ? 443 : 80;
-  return static_cast<unsigned short>(std::stoi(url.port));
-}
 
 // Retry-After is either delta-seconds or an HTTP date; the API server sends seconds.
 std::optional<std::chrono::seconds> ParseRetryAfter(std::string_view value) {
@@ -148,12 +139,12 @@ struct ApiStream::Impl {
  private:
   asio::awaitable<std::string> Connect(std::chrono::steady_clock::time_point deadline) {
     std::vector<tcp::endpoint> endpoints;
-    if (IsIpLiteral(server_.host)) {
-      endpoints.emplace_back(asio::ip::make_address(server_.host), PortNumber(server_));
+    if (common::IsIpLiteral(server_.host)) {
+      endpoints.emplace_back(asio::ip::make_address(server_.host), http::PortNumber(server_));
     } else {
       tcp::resolver resolver(executor_);
       auto [ec, results] = co_await resolver.async_resolve(
-          server_.host, std::to_string(PortNumber(server_)), kNoThrow);
+          server_.host, std::to_string(http::PortNumber(server_)), kNoThrow);
       if (ec) co_return StageError("resolving " + server_.host, ec);
       for (const auto& entry : results) endpoints.push_back(entry.endpoint());
     }
@@ -171,7 +162,7 @@ struct ApiStream::Impl {
 
   asio::awaitable<std::string> Handshake() {
     // SNI carries host names only (RFC 6066); the in-cluster server is usually an IP.
-    if (!IsIpLiteral(server_.host)) {
+    if (!common::IsIpLiteral(server_.host)) {
       SSL_set_tlsext_host_name(tls_->native_handle(), server_.host.c_str());
     }
     if (SSL_CTX_get_verify_mode(tls_context_->native_handle()) != SSL_VERIFY_NONE) {

@@ -1,5 +1,6 @@
 #include "discovery/kube/config.h"
 
+#include <boost/algorithm/string/trim.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -11,12 +12,12 @@
 namespace expvar::discovery::kube {
 namespace {
 
-std::string DefaultFile(const char* name, const FileExists& exists) {
+std::string DefaultFile(const char* name, const common::FileExists& exists) {
   std::string path = std::string(kServiceAccountDir) + "/" + name;
   return exists(path) ? path : "";
 }
 
-std::optional<std::string> InClusterServer(const EnvGetter& env, std::string* error) {
+std::optional<std::string> InClusterServer(const common::EnvLookup& env, std::string* error) {
   const auto host = env("KUBERNETES_SERVICE_HOST");
   const auto port = env("KUBERNETES_SERVICE_PORT");
   if (!host || host->empty() || !port || port->empty()) {
@@ -28,17 +29,10 @@ std::optional<std::string> InClusterServer(const EnvGetter& env, std::string* er
   return "https://" + (ipv6 ? "[" + *host + "]" : *host) + ":" + *port;
 }
 
-std::string Trim(std::string text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return "";
-  const auto last = text.find_last_not_of(" \t\r\n");
-  return text.substr(first, last - first + 1);
-}
-
 }  // namespace
 
-std::optional<ApiConfig> ResolveApiConfig(const ApiFlags& flags, const EnvGetter& env,
-                                          const FileExists& exists, std::string* error) {
+std::optional<ApiConfig> ResolveApiConfig(const ApiFlags& flags, const common::EnvLookup& env,
+                                          const common::FileExists& exists, std::string* error) {
   ApiConfig config;
   if (!flags.api.empty()) {
     config.server = flags.api;
@@ -65,12 +59,6 @@ std::optional<ApiConfig> ResolveApiConfig(const ApiFlags& flags, const EnvGetter
   return config;
 }
 
-std::optional<std::string> GetEnv(const std::string& name) {
-  const char* value = std::getenv(name.c_str());
-  if (value == nullptr) return std::nullopt;
-  return std::string(value);
-}
-
 bool RegularFileExists(const std::string& path) {
   std::error_code ec;
   return std::filesystem::is_regular_file(path, ec);
@@ -88,7 +76,7 @@ const std::string& TokenSource::Get() {
   const auto now = clock_();
   if (!stale_ && now - read_at_ < max_age_) return token_;
   ++reads_;
-  if (auto text = read_file_(path_)) token_ = Trim(std::move(*text));
+  if (auto text = read_file_(path_)) token_ = boost::algorithm::trim_copy(std::move(*text));
   read_at_ = now;
   stale_ = false;
   return token_;

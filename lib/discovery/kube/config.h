@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "common/environment.h"
+
 namespace expvar::discovery::kube {
 
 inline constexpr char kServiceAccountDir[] = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -25,17 +27,13 @@ struct ApiFlags {
   bool insecure_skip_tls_verify = false;
 };
 
-using EnvGetter = std::function<std::optional<std::string>(const std::string& name)>;
-using FileExists = std::function<bool(const std::string& path)>;
-
 // Flags win; what they leave open comes from the pod's service account when its files exist.
 // Without --kube-api the server is https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT.
 // On failure returns nullopt and sets *error.
-std::optional<ApiConfig> ResolveApiConfig(const ApiFlags& flags, const EnvGetter& env,
-                                          const FileExists& exists, std::string* error);
+std::optional<ApiConfig> ResolveApiConfig(const ApiFlags& flags, const common::EnvLookup& env,
+                                          const common::FileExists& exists, std::string* error);
 
-// The process environment and filesystem, for production callers.
-std::optional<std::string> GetEnv(const std::string& name);
+// The filesystem, for production callers: a token or CA file must be a regular file.
 bool RegularFileExists(const std::string& path);
 
 // The bearer token, re-read from its file when older than max_age (the kubelet rotates projected

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "discovery/kube/api_stream.h"
+#include "discovery/kube/pod_set.h"
 #include "discovery/kube/watch_decoder.h"
 
 namespace expvar::discovery::kube {
@@ -45,34 +46,6 @@ std::string QueryEscape(std::string_view text) {
     }
   }
   return out;
-}
-
-const json::value* Find(const json::value& value, std::initializer_list<std::string_view> path) {
-  const json::value* at = &value;
-  for (auto key : path) {
-    const auto* object = at->if_object();
-    at = object ? object->if_contains(key) : nullptr;
-    if (at == nullptr) return nullptr;
-  }
-  return at;
-}
-
-std::string StringAt(const json::value& value, std::initializer_list<std::string_view> path) {
-  const auto* found = Find(value, path);
-  return found && found->is_string() ? std::string(found->get_string()) : "";
-}
-
-// A Status object's reason and message, for logs ("" when the body is not a Status).
-std::string StatusText(const json::value& status) {
-  const std::string reason = StringAt(status, {"reason"});
-  const std::string message = StringAt(status, {"message"});
-  if (reason.empty()) return message;
-  return message.empty() ? reason : reason + ": " + message;
-}
-
-int StatusCode(const json::value& status) {
-  const auto* code = Find(status, {"code"});
-  return code && code->is_int64() ? static_cast<int>(code->get_int64()) : 0;
 }
 
 }  // namespace
@@ -181,7 +154,7 @@ class PodWatcher::Loop {
   }
 
   std::string WatchTarget(seconds timeout) const {
-    return CollectionPath() + "&watch=1&resourceVersion=" + QueryEscape(resource_version_) +
+    return CollectionPath() + "&watch=1&resourceVersion=" + QueryEscape(pods_.resource_version()) +
            "&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(timeout.count());
   }
 
@@ -207,18 +180,16 @@ class PodWatcher::Loop {
   }
 
   asio::awaitable<Outcome> List() {
-    std::map<std::string, Pod> pods;
-    std::string continue_token;
-    std::string list_version;
+    PodListing listing;
     do {
       json::value page;
-      if (auto failed = co_await FetchPage(ListTarget(continue_token), &page)) co_return *failed;
+      if (auto failed = co_await FetchPage(ListTarget(listing.continue_token()), &page)) {
+        co_return *failed;
+      }
       Count(&WatcherStats::list_pages);
-      if (list_version.empty()) list_version = StringAt(page, {"metadata", "resourceVersion"});
-      continue_token = StringAt(page, {"metadata", "continue"});
-      AddItems(page, &pods);
-    } while (!continue_token.empty());
-    ReplacePods(std::move(pods), std::move(list_version));
+      if (const auto bad_pods = listing.AddPage(page)) Count(&WatcherStats::bad_pods, bad_pods);
+    } while (!listing.continue_token().empty());
+    ReplacePods(std::move(listing));
     co_return Outcome::Ok();
   }
 
@@ -241,38 +212,14 @@ class PodWatcher::Loop {
     co_return std::nullopt;
   }
 
-  void AddItems(const json::value& page, std::map<std::string, Pod>* pods) {
-    const auto* items = Find(page, {"items"});
-    if (items == nullptr || !items->is_array()) return;
-    for (const auto& item : items->get_array()) {
-      if (auto pod = ToPod(item)) pods->insert_or_assign(pod->uid, std::move(*pod));
-    }
-  }
-
-  std::optional<Pod> ToPod(const json::value& object) {
-    std::string error;
-    auto pod = PodFromJson(object, &error);
-    if (!pod || pod->uid.empty()) {
-      Count(&WatcherStats::bad_pods);
-      spdlog::warn("kube: skipping pod {}/{}: {}", StringAt(object, {"metadata", "namespace"}),
-                   StringAt(object, {"metadata", "name"}), pod ? "no uid" : error);
-      return std::nullopt;
-    }
-    return pod;
-  }
-
-  // The new LIST is the truth: pods missing from it were deleted while we were not watching.
-  void ReplacePods(std::map<std::string, Pod> pods, std::string version) {
-    std::uint64_t vanished = 0;
-    for (const auto& [uid, pod] : pods_) vanished += pods.count(uid) == 0 ? 1 : 0;
-    if (listed_once_) Count(&WatcherStats::synthesized_deletes, vanished);
-    pods_ = std::move(pods);
-    resource_version_ = std::move(version);
+  void ReplacePods(PodListing listing) {
+    const bool relisted = pods_.listed();
+    const std::uint64_t vanished = pods_.Replace(std::move(listing));
+    if (relisted) Count(&WatcherStats::synthesized_deletes, vanished);
     need_list_ = false;
-    listed_once_ = true;
     Count(&WatcherStats::lists);
     spdlog::info("kube: listed {} pods at resourceVersion {} ({} gone since the last list)",
-                 pods_.size(), resource_version_, vanished);
+                 pods_.pods().size(), pods_.resource_version(), vanished);
     Emit();
   }
 
@@ -332,26 +279,16 @@ class PodWatcher::Loop {
       return Outcome::FromStatus(code, std::nullopt,
                                  "in watch stream: " + StatusText(event.object));
     }
-    if (auto version = StringAt(event.object, {"metadata", "resourceVersion"}); !version.empty()) {
-      resource_version_ = std::move(version);
-    }
-    if (event.type == EventType::kBookmark) {
-      Count(&WatcherStats::bookmarks);
-      return std::nullopt;
-    }
-    Count(&WatcherStats::events);
-    if (event.type == EventType::kDeleted) {
-      *changed = pods_.erase(StringAt(event.object, {"metadata", "uid"})) > 0 || *changed;
-    } else if (auto pod = ToPod(event.object)) {
-      pods_.insert_or_assign(pod->uid, std::move(*pod));
-      *changed = true;
-    }
+    const EventEffect effect = pods_.Apply(event);
+    Count(event.type == EventType::kBookmark ? &WatcherStats::bookmarks : &WatcherStats::events);
+    if (effect.bad_pod) Count(&WatcherStats::bad_pods);
+    *changed = effect.changed || *changed;
     return std::nullopt;
   }
 
   void Emit() {
     try {
-      on_pods_(pods_, true);
+      on_pods_(pods_.pods(), true);
     } catch (const std::exception& e) {
       spdlog::error("kube: pods callback failed: {}", e.what());
     }
@@ -392,7 +329,7 @@ class PodWatcher::Loop {
   // server asks for; only a second 410 with no progress in between backs off.
   asio::awaitable<void> OnGone(const Outcome& outcome) {
     Count(&WatcherStats::relists_410);
-    spdlog::info("kube: resourceVersion {} expired ({}), re-listing", resource_version_,
+    spdlog::info("kube: resourceVersion {} expired ({}), re-listing", pods_.resource_version(),
                  outcome.error);
     need_list_ = true;
     if (progressed_) gone_streak_ = 0;
@@ -429,13 +366,11 @@ class PodWatcher::Loop {
   ApiStream* stream_ = nullptr;  // the request in flight, for Stop()
   bool stopping_ = false;        // strand-only, like everything below
   bool need_list_ = true;
-  bool listed_once_ = false;
   bool progressed_ = false;  // an event or bookmark arrived since the last React()
   bool unauthorized_retried_ = false;
   int failures_ = 0;
   int gone_streak_ = 0;
-  std::map<std::string, Pod> pods_;
-  std::string resource_version_;
+  PodSet pods_;  // with the resourceVersion to watch from
   mutable std::mutex stats_mu_;
   WatcherStats stats_;
 };

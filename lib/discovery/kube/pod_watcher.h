@@ -12,7 +12,7 @@
 #include <string>
 
 #include "discovery/kube/config.h"
-#include "discovery/pod.h"
+#include "pipeline/pod.h"
 
 namespace expvar::discovery::kube {
 
@@ -64,7 +64,8 @@ struct WatcherStats {
 // because of an error, so consumers keep running targets while the API is unreachable. `synced`
 // says the map comes from a completed LIST plus the watch events since; this watcher only emits
 // synced maps, the flag exists for consumers that merge it with unsynced sources.
-using PodsCallback = std::function<void(const std::map<std::string, Pod>& pods, bool synced)>;
+using PodsCallback =
+    std::function<void(const std::map<std::string, pipeline::Pod>& pods, bool synced)>;
 
 // The LIST+WATCH loop as one coroutine on a strand of the given executor:
 //   LIST (paged) → WATCH from its resourceVersion → on stream end WATCH again from the last

@@ -5,6 +5,8 @@
 #include <map>
 #include <set>
 
+#include "support/manual_clock.h"
+
 namespace expvar::discovery::kube {
 namespace {
 
@@ -14,14 +16,14 @@ struct FakeWorld {
   std::map<std::string, std::string> env;
   std::set<std::string> files;
 
-  EnvGetter Env() const {
+  common::EnvLookup Env() const {
     return [this](const std::string& name) -> std::optional<std::string> {
       const auto it = env.find(name);
       if (it == env.end()) return std::nullopt;
       return it->second;
     };
   }
-  FileExists Exists() const {
+  common::FileExists Exists() const {
     return [this](const std::string& path) { return files.count(path) > 0; };
   }
 };
@@ -91,15 +93,14 @@ TEST(ApiConfigTest, Errors) {
 class TokenSourceTest : public ::testing::Test {
  protected:
   TokenSource Make(std::string path = "/token") {
-    return TokenSource(
-        std::move(path), [this] { return now_; },
-        [this](const std::string&) -> std::optional<std::string> {
-          ++file_reads_;
-          return file_;
-        });
+    return TokenSource(std::move(path), clock_.AsFunction(),
+                       [this](const std::string&) -> std::optional<std::string> {
+                         ++file_reads_;
+                         return file_;
+                       });
   }
 
-  std::chrono::steady_clock::time_point now_{seconds(1000)};
+  testing::ManualClock<> clock_;
   std::optional<std::string> file_ = "first\n";
   int file_reads_ = 0;
 };
@@ -108,10 +109,10 @@ TEST_F(TokenSourceTest, ReReadsOnlyAfterAMinute) {
   auto tokens = Make();
   EXPECT_EQ(tokens.Get(), "first");
   file_ = "second";
-  now_ += seconds(59);
+  clock_.Advance(seconds(59));
   EXPECT_EQ(tokens.Get(), "first");
   EXPECT_EQ(file_reads_, 1);
-  now_ += seconds(1);
+  clock_.Advance(seconds(1));
   EXPECT_EQ(tokens.Get(), "second");
   EXPECT_EQ(file_reads_, 2);
 }

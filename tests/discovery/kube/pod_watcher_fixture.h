@@ -20,6 +20,8 @@
 
 namespace expvar::discovery::kube {
 
+using pipeline::Pod;
+
 using namespace std::chrono_literals;
 using testing::FakeApiOptions;
 using testing::FakeApiServer;

@@ -1,8 +1,8 @@
-#include "check/naming.h"
+#include "common/datadog_naming.h"
 
 #include <gtest/gtest.h>
 
-namespace expvar::check {
+namespace expvar::common {
 namespace {
 
 struct NamingCase {
@@ -48,4 +48,4 @@ TEST(ToUnderscoreSeparated, MatchesPythonReSubScanning) {
 }
 
 }  // namespace
-}  // namespace expvar::check
+}  // namespace expvar::common

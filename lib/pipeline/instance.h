@@ -1,6 +1,8 @@
-// The go_expvar check's configuration model: what one `instances:` entry of a conf.yaml says.
+// The go_expvar check's configuration model: what one `instances:` entry of a conf.yaml says,
+// as config/ reads it, discovery/ resolves it, schedule/ runs it and check/ compiles it.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <optional>
@@ -9,14 +11,43 @@
 #include <utility>
 #include <vector>
 
-namespace expvar::config {
+namespace expvar::pipeline {
 
 // The Datadog go_expvar metric types (`type:` of a metric item).
 enum class MetricType { kGauge, kRate, kCount, kCounter, kMonotonicCounter };
 
+namespace detail {
+
+struct MetricTypeEntry {
+  MetricType type;
+  std::string_view name;
+};
+
+// The spellings Datadog's check accepts; matching is exact (case-sensitive), as in the check.
+inline constexpr std::array<MetricTypeEntry, 5> kMetricTypes = {{
+    {MetricType::kGauge, "gauge"},
+    {MetricType::kRate, "rate"},
+    {MetricType::kCount, "count"},
+    {MetricType::kCounter, "counter"},
+    {MetricType::kMonotonicCounter, "monotonic_counter"},
+}};
+
+}  // namespace detail
+
 // Parses a `type:` value; nullopt when Datadog's check would not accept it.
-std::optional<MetricType> ParseMetricType(std::string_view text);
-std::string_view MetricTypeName(MetricType type);
+inline std::optional<MetricType> ParseMetricType(std::string_view text) {
+  for (const auto& entry : detail::kMetricTypes) {
+    if (entry.name == text) return entry.type;
+  }
+  return std::nullopt;
+}
+
+inline std::string_view MetricTypeName(MetricType type) {
+  for (const auto& entry : detail::kMetricTypes) {
+    if (entry.type == type) return entry.name;
+  }
+  return "unknown";
+}
 
 // One entry of `metrics:`.
 struct MetricSpec {
@@ -56,12 +87,4 @@ struct Instance {
   std::size_t max_body_bytes = kDefaultMaxBodyBytes;
 };
 
-// A whole conf.yaml: the instances that parsed, and what was wrong with the rest.
-struct ConfFile {
-  std::string path;
-  std::vector<Instance> instances;
-  // Non-fatal findings (unknown key, unsupported metric type, ...), each naming file/instance/key.
-  std::vector<std::string> warnings;
-};
-
-}  // namespace expvar::config
+}  // namespace expvar::pipeline

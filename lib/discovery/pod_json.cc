@@ -1,4 +1,4 @@
-#include "discovery/pod.h"
+#include "discovery/pod_json.h"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -6,8 +6,17 @@
 #include <stdexcept>
 #include <utility>
 
+#include "common/json_kind.h"
+#include "common/text.h"
+
 namespace expvar::discovery {
 namespace {
+
+using common::JsonKindName;
+using pipeline::Container;
+using pipeline::ContainerPort;
+using pipeline::OwnerReference;
+using pipeline::Pod;
 
 namespace json = boost::json;
 
@@ -52,13 +61,16 @@ std::string StringField(const json::object& parent, std::string_view key, const 
   return std::string(value->get_string());
 }
 
+bool BoolField(const json::object& parent, std::string_view key, const std::string& path) {
+  const json::value* value = Field(parent, key);
+  if (value == nullptr) return false;
+  if (!value->is_bool()) Fail(path, "a boolean", *value);
+  return value->get_bool();
+}
+
 const json::object& ObjectElement(const json::value& element, const std::string& path) {
   if (!element.is_object()) Fail(path, "an object", element);
   return element.get_object();
-}
-
-std::string Index(const std::string& path, std::size_t i) {
-  return path + "[" + std::to_string(i) + "]";
 }
 
 int PortField(const json::object& parent, const std::string& path) {
@@ -83,6 +95,21 @@ std::map<std::string, std::string> StringMapField(const json::object& parent, st
   return out;
 }
 
+std::vector<OwnerReference> ReadOwnerReferences(const json::object& metadata) {
+  std::vector<OwnerReference> owners;
+  const std::string owners_path = "metadata.ownerReferences";
+  const json::array* references = ArrayField(metadata, "ownerReferences", owners_path);
+  if (references == nullptr) return owners;
+  for (std::size_t i = 0; i < references->size(); ++i) {
+    const std::string path = common::Indexed(owners_path, i);
+    const json::object& reference = ObjectElement((*references)[i], path);
+    owners.push_back({StringField(reference, "kind", path + ".kind"),
+                      StringField(reference, "name", path + ".name"),
+                      BoolField(reference, "controller", path + ".controller")});
+  }
+  return owners;
+}
+
 void ReadMetadata(const json::object& pod_json, Pod& pod) {
   const json::object* metadata = ObjectField(pod_json, "metadata", "metadata");
   if (metadata == nullptr) return;
@@ -94,6 +121,7 @@ void ReadMetadata(const json::object& pod_json, Pod& pod) {
       StringField(*metadata, "creationTimestamp", "metadata.creationTimestamp");
   pod.annotations = StringMapField(*metadata, "annotations", "metadata.annotations");
   pod.labels = StringMapField(*metadata, "labels", "metadata.labels");
+  pod.owner_references = ReadOwnerReferences(*metadata);
 }
 
 ContainerPort ReadPort(const json::object& port_json, const std::string& path) {
@@ -108,10 +136,11 @@ ContainerPort ReadPort(const json::object& port_json, const std::string& path) {
 Container ReadContainer(const json::object& container_json, const std::string& path) {
   Container container;
   container.name = StringField(container_json, "name", path + ".name");
+  container.image = StringField(container_json, "image", path + ".image");
   const std::string ports_path = path + ".ports";
   if (const json::array* ports = ArrayField(container_json, "ports", ports_path)) {
     for (std::size_t i = 0; i < ports->size(); ++i) {
-      const std::string port_path = Index(ports_path, i);
+      const std::string port_path = common::Indexed(ports_path, i);
       container.ports.push_back(ReadPort(ObjectElement((*ports)[i], port_path), port_path));
     }
   }
@@ -122,10 +151,11 @@ void ReadSpec(const json::object& pod_json, Pod& pod) {
   const json::object* spec = ObjectField(pod_json, "spec", "spec");
   if (spec == nullptr) return;
   pod.node_name = StringField(*spec, "nodeName", "spec.nodeName");
+  pod.host_network = BoolField(*spec, "hostNetwork", "spec.hostNetwork");
   const json::array* containers = ArrayField(*spec, "containers", "spec.containers");
   if (containers == nullptr) return;
   for (std::size_t i = 0; i < containers->size(); ++i) {
-    const std::string path = Index("spec.containers", i);
+    const std::string path = common::Indexed("spec.containers", i);
     pod.containers.push_back(ReadContainer(ObjectElement((*containers)[i], path), path));
   }
 }
@@ -134,7 +164,7 @@ bool ReadReady(const json::object& status) {
   const json::array* conditions = ArrayField(status, "conditions", "status.conditions");
   if (conditions == nullptr) return false;
   for (std::size_t i = 0; i < conditions->size(); ++i) {
-    const std::string path = Index("status.conditions", i);
+    const std::string path = common::Indexed("status.conditions", i);
     const json::object& condition = ObjectElement((*conditions)[i], path);
     if (StringField(condition, "type", path + ".type") == "Ready") {
       return StringField(condition, "status", path + ".status") == "True";
@@ -151,7 +181,7 @@ std::vector<std::string> ReadPodIps(const json::object& status, const std::strin
   const json::array* pod_ips = ArrayField(status, "podIPs", "status.podIPs");
   if (pod_ips == nullptr) return ips;
   for (std::size_t i = 0; i < pod_ips->size(); ++i) {
-    const std::string path = Index("status.podIPs", i);
+    const std::string path = common::Indexed("status.podIPs", i);
     std::string ip = StringField(ObjectElement((*pod_ips)[i], path), "ip", path + ".ip");
     if (!ip.empty() && ip != pod_ip) ips.push_back(std::move(ip));
   }
@@ -164,7 +194,7 @@ void ReadContainerStatuses(const json::object& status, Pod& pod) {
   const json::array* statuses = ArrayField(status, "containerStatuses", "status.containerStatuses");
   if (statuses == nullptr) return;
   for (std::size_t i = 0; i < statuses->size(); ++i) {
-    const std::string path = Index("status.containerStatuses", i);
+    const std::string path = common::Indexed("status.containerStatuses", i);
     const json::object& container_status = ObjectElement((*statuses)[i], path);
     const std::string name = StringField(container_status, "name", path + ".name");
     const json::object* state = ObjectField(container_status, "state", path + ".state");
@@ -180,6 +210,7 @@ void ReadStatus(const json::object& pod_json, Pod& pod) {
   const json::object* status = ObjectField(pod_json, "status", "status");
   if (status == nullptr) return;
   pod.phase = StringField(*status, "phase", "status.phase");
+  pod.qos_class = StringField(*status, "qosClass", "status.qosClass");
   pod.pod_ip = StringField(*status, "podIP", "status.podIP");
   pod.pod_ips = ReadPodIps(*status, pod.pod_ip);
   pod.ready = ReadReady(*status);
@@ -188,34 +219,7 @@ void ReadStatus(const json::object& pod_json, Pod& pod) {
 
 }  // namespace
 
-std::string JsonKindName(const boost::json::value& value) {
-  switch (value.kind()) {
-    case boost::json::kind::null:
-      return "null";
-    case boost::json::kind::bool_:
-      return "a boolean";
-    case boost::json::kind::int64:
-    case boost::json::kind::uint64:
-    case boost::json::kind::double_:
-      return "a number";
-    case boost::json::kind::string:
-      return "a string";
-    case boost::json::kind::array:
-      return "an array";
-    case boost::json::kind::object:
-      return "an object";
-  }
-  return "?";
-}
-
-const Container* Pod::FindContainer(const std::string& container_name) const {
-  for (const Container& container : containers) {
-    if (container.name == container_name) return &container;
-  }
-  return nullptr;
-}
-
-std::optional<Pod> PodFromJson(const boost::json::value& json, std::string* error) {
+std::optional<pipeline::Pod> PodFromJson(const boost::json::value& json, std::string* error) {
   if (!json.is_object()) {
     if (error != nullptr) *error = "pod: expected an object, got " + JsonKindName(json);
     return std::nullopt;

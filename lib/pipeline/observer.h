@@ -1,10 +1,10 @@
-// What the scheduler reports about its scrapes, so self-metrics can count them.
+// What the scheduler reports about its scrapes, so that self-metrics can count them.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 
-namespace expvar::schedule {
+namespace expvar::pipeline {
 
 enum class ScrapeResult { kOk, kFetchError, kParseError };
 
@@ -25,4 +25,4 @@ class ScrapeObserver {
   virtual void OnTargetCount(std::size_t count) = 0;
 };
 
-}  // namespace expvar::schedule
+}  // namespace expvar::pipeline

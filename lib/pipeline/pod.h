@@ -1,13 +1,11 @@
-// What discovery knows about a Kubernetes pod: the facts annotations and templates refer to.
+// What discovery knows about a Kubernetes pod: the facts annotations, templates and tags refer to.
 #pragma once
 
-#include <boost/json/value.hpp>
 #include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
-namespace expvar::discovery {
+namespace expvar::pipeline {
 
 struct ContainerPort {
   std::string name;  // may be empty
@@ -19,6 +17,14 @@ struct Container {
   std::string name;
   std::vector<ContainerPort> ports;  // in declaration order
   bool running = false;              // from status.containerStatuses[].state.running
+  std::string image;                 // spec.containers[].image, as written
+};
+
+// metadata.ownerReferences[]: who created the pod (a ReplicaSet, a DaemonSet, a Job, ...).
+struct OwnerReference {
+  std::string kind;
+  std::string name;
+  bool controller = false;
 };
 
 struct Pod {
@@ -29,21 +35,22 @@ struct Pod {
   std::string resource_version;
   std::string creation_timestamp;    // metadata.creationTimestamp, RFC 3339 in UTC
   std::string phase;                 // status.phase
+  std::string qos_class;             // status.qosClass: Guaranteed, Burstable or BestEffort
   bool ready = false;                // condition Ready=True
+  bool host_network = false;         // spec.hostNetwork: the pod IP is the node's
   std::string pod_ip;                // status.podIP
   std::vector<std::string> pod_ips;  // status.podIPs[].ip (dual stack), podIP first
   std::map<std::string, std::string> annotations;
   std::map<std::string, std::string> labels;
+  std::vector<OwnerReference> owner_references;
   std::vector<Container> containers;  // spec.containers (not init containers)
 
-  const Container* FindContainer(const std::string& name) const;
+  const Container* FindContainer(const std::string& container_name) const {
+    for (const Container& container : containers) {
+      if (container.name == container_name) return &container;
+    }
+    return nullptr;
+  }
 };
 
-// "a string", "an object", ... for error messages about JSON values of the wrong type.
-std::string JsonKindName(const boost::json::value& value);
-
-// Reads a v1.Pod object (as the API server returns it). Missing optional fields take their
-// zero values; a value of the wrong JSON type is an error naming the field.
-std::optional<Pod> PodFromJson(const boost::json::value& json, std::string* error);
-
-}  // namespace expvar::discovery
+}  // namespace expvar::pipeline

@@ -1,4 +1,4 @@
-#include "schedule/target.h"
+#include "schedule/instance_digest.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -33,14 +33,14 @@ class Fnv1a {
 
 }  // namespace
 
-std::string InstanceDigest(const config::Instance& i) {
+std::string InstanceDigest(const pipeline::Instance& i) {
   Fnv1a h;
   h.Add(i.expvar_url);
   h.Add(i.metric_namespace);
   h.Add(static_cast<std::int64_t>(i.metrics.size()));
   for (const auto& m : i.metrics) {
     h.Add(m.path);
-    h.Add(config::MetricTypeName(m.type));
+    h.Add(pipeline::MetricTypeName(m.type));
     h.Add(m.alias ? "1" + *m.alias : "0");
     h.Add(static_cast<std::int64_t>(m.tags.size()));
     for (const auto& tag : m.tags) h.Add(tag);

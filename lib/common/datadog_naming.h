@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-namespace expvar::check {
+namespace expvar::common {
 
 // AgentCheck.convert_to_underscore_separated: "memstats.BySize" -> "memstats.by_size".
 std::string ToUnderscoreSeparated(std::string_view name);
@@ -13,4 +13,4 @@ std::string ToUnderscoreSeparated(std::string_view name);
 // dotted path. An empty namespace yields the bare name (Datadog would emit a leading '.').
 std::string NormalizeMetricName(std::string_view dotted_path, std::string_view metric_namespace);
 
-}  // namespace expvar::check
+}  // namespace expvar::common

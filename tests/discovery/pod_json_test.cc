@@ -1,4 +1,4 @@
-#include "discovery/pod.h"
+#include "discovery/pod_json.h"
 
 #include <gtest/gtest.h>
 
@@ -9,6 +9,10 @@
 #include <vector>
 
 namespace expvar::discovery {
+
+using pipeline::Container;
+using pipeline::Pod;
+
 namespace {
 
 // Whether `text` contains `part`, printing both when it does not.

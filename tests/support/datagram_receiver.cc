@@ -1,4 +1,4 @@
-#include "datagram_receiver.h"
+#include "support/datagram_receiver.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,13 +1,12 @@
-#include "check/naming.h"
+#include "common/datadog_naming.h"
 
-namespace expvar::check {
+#include "common/ascii.h"
+
+namespace expvar::common {
 namespace {
 
-bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
-bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsAlpha(char c) { return IsUpper(c) || IsLower(c); }
-bool IsNameChar(char c) { return IsAlpha(c) || IsDigit(c) || c == '_' || c == '.'; }
+// What a Datadog metric name keeps; everything else becomes '_'.
+bool IsMetricNameChar(char c) { return IsAsciiAlnum(c) || c == '_' || c == '.'; }
 
 // Datadog normalizes unicode with NFKD and drops what is not ASCII; we drop non-ASCII bytes,
 // which gives the same result for plain ASCII names and never produces invalid UTF-8.
@@ -26,9 +25,9 @@ std::string SplitBeforeCapitalizedWords(std::string_view s) {
   out.reserve(s.size() + 8);
   std::size_t i = 0;
   while (i < s.size()) {
-    if (s[i] != '\n' && i + 2 < s.size() && IsUpper(s[i + 1]) && IsLower(s[i + 2])) {
+    if (s[i] != '\n' && i + 2 < s.size() && IsAsciiUpper(s[i + 1]) && IsAsciiLower(s[i + 2])) {
       std::size_t end = i + 3;
-      while (end < s.size() && IsLower(s[end])) ++end;
+      while (end < s.size() && IsAsciiLower(s[end])) ++end;
       out.push_back(s[i]);
       out.push_back('_');
       out.append(s.substr(i + 1, end - i - 1));
@@ -47,13 +46,13 @@ std::string SplitLowerUpperAndLowercase(std::string_view s) {
   out.reserve(s.size() + 8);
   std::size_t i = 0;
   while (i < s.size()) {
-    if ((IsLower(s[i]) || IsDigit(s[i])) && i + 1 < s.size() && IsUpper(s[i + 1])) {
+    if ((IsAsciiLower(s[i]) || IsAsciiDigit(s[i])) && i + 1 < s.size() && IsAsciiUpper(s[i + 1])) {
       out.push_back(s[i]);
       out.push_back('_');
       out.push_back(static_cast<char>(s[i + 1] - 'A' + 'a'));
       i += 2;
     } else {
-      out.push_back(IsUpper(s[i]) ? static_cast<char>(s[i] - 'A' + 'a') : s[i]);
+      out.push_back(IsAsciiUpper(s[i]) ? static_cast<char>(s[i] - 'A' + 'a') : s[i]);
       ++i;
     }
   }
@@ -66,16 +65,16 @@ std::string ReplaceIllegalRuns(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   std::size_t i = 0;
-  if (!s.empty() && IsNameChar(s[0]) && !IsAlpha(s[0])) {
-    while (i < s.size() && !IsAlpha(s[i])) ++i;
+  if (!s.empty() && IsMetricNameChar(s[0]) && !IsAsciiAlpha(s[0])) {
+    while (i < s.size() && !IsAsciiAlpha(s[i])) ++i;
     out.push_back('_');
   }
   while (i < s.size()) {
-    if (IsNameChar(s[i])) {
+    if (IsMetricNameChar(s[i])) {
       out.push_back(s[i++]);
       continue;
     }
-    while (i < s.size() && !IsNameChar(s[i])) ++i;
+    while (i < s.size() && !IsMetricNameChar(s[i])) ++i;
     out.push_back('_');
   }
   return out;
@@ -142,4 +141,4 @@ std::string NormalizeMetricName(std::string_view dotted_path, std::string_view m
   return ToUnderscoreSeparated(DropNonAscii(metric_namespace)) + "." + name;
 }
 
-}  // namespace expvar::check
+}  // namespace expvar::common
