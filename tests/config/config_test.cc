@@ -17,8 +17,6 @@ using pipeline::Instance;
 using pipeline::kDefaultMaxBodyBytes;
 using pipeline::kDefaultTimeout;
 using pipeline::MetricType;
-using pipeline::MetricTypeName;
-using pipeline::ParseMetricType;
 using pipeline::TlsOptions;
 
 namespace {
@@ -55,28 +53,6 @@ bool HasWarning(const ConfFile& conf, const std::string& text) {
     if (warning.find(text) != std::string::npos) return true;
   }
   return false;
-}
-
-// --- metric types -----------------------------------------------------------------------------
-
-TEST(MetricTypeTest, ParsesEveryDatadogTypeAndRoundTrips) {
-  const std::vector<std::pair<std::string, MetricType>> cases = {
-      {"gauge", MetricType::kGauge},
-      {"rate", MetricType::kRate},
-      {"count", MetricType::kCount},
-      {"counter", MetricType::kCounter},
-      {"monotonic_counter", MetricType::kMonotonicCounter},
-  };
-  for (const auto& [text, type] : cases) {
-    EXPECT_EQ(ParseMetricType(text), type) << text;
-    EXPECT_EQ(MetricTypeName(type), text);
-  }
-}
-
-TEST(MetricTypeTest, RejectsWhatDatadogRejects) {
-  for (const char* text : {"histogram", "Gauge", " gauge", "", "monotonic_count", "distribution"}) {
-    EXPECT_EQ(ParseMetricType(text), std::nullopt) << '"' << text << '"';
-  }
 }
 
 // --- instances --------------------------------------------------------------------------------

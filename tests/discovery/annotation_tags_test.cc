@@ -12,19 +12,12 @@ namespace expvar::discovery {
 namespace {
 
 using annotations_testing::Case;
-using annotations_testing::ExpectMatches;
 using annotations_testing::kAppChecks;
 using annotations_testing::kExpvar;
 using annotations_testing::kSidecarChecks;
-using annotations_testing::MakePod;
 using annotations_testing::V2;
 
-class TemplatesFromAnnotationsTagsTest : public ::testing::TestWithParam<Case> {};
-
-TEST_P(TemplatesFromAnnotationsTagsTest, Matches) {
-  const Case& c = GetParam();
-  ExpectMatches(c, TemplatesFromAnnotations(MakePod(c.annotations)));
-}
+using annotations_testing::TemplatesFromAnnotationsTest;
 
 const std::vector<Case> kCases = {
     {"PodAndContainerTags",
@@ -75,7 +68,7 @@ const std::vector<Case> kCases = {
 
 };
 
-INSTANTIATE_TEST_SUITE_P(Table, TemplatesFromAnnotationsTagsTest, ::testing::ValuesIn(kCases),
+INSTANTIATE_TEST_SUITE_P(Tags, TemplatesFromAnnotationsTest, ::testing::ValuesIn(kCases),
                          [](const ::testing::TestParamInfo<Case>& info) {
                            return info.param.name;
                          });

@@ -29,7 +29,7 @@ using annotations_testing::kSidecarChecks;
 using annotations_testing::MakePod;
 using annotations_testing::V2;
 
-class TemplatesFromAnnotationsTest : public ::testing::TestWithParam<Case> {};
+using annotations_testing::TemplatesFromAnnotationsTest;
 
 TEST_P(TemplatesFromAnnotationsTest, Matches) {
   const Case& c = GetParam();

@@ -102,4 +102,9 @@ inline void ExpectMatches(const Case& c, const PodTemplates& got) {
   }
 }
 
+// One table row: the pod's annotations in, the templates and errors expected out. The rows live
+// in the test files (annotations_test.cc, annotation_tags_test.cc), which instantiate this suite;
+// the one TEST_P is in annotations_test.cc.
+class TemplatesFromAnnotationsTest : public ::testing::TestWithParam<Case> {};
+
 }  // namespace expvar::discovery::annotations_testing

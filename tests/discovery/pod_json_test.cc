@@ -80,6 +80,26 @@ TEST(PodFromJsonTest, RunningReadyPodWithTwoContainers) {
   EXPECT_EQ(envoy.ports[2].protocol, "UDP");
 }
 
+// The facts the pod tags are made of: who owns the pod, what runs in it, its QoS class.
+TEST(PodFromJsonTest, OwnersImagesAndQosClass) {
+  const Pod pod = LoadFixture("running_two_containers_v2.json");
+  ASSERT_EQ(pod.owner_references.size(), 1u);
+  EXPECT_EQ(pod.owner_references[0].kind, "ReplicaSet");
+  EXPECT_EQ(pod.owner_references[0].name, "payments-api-7d9f8c6b5d");
+  EXPECT_TRUE(pod.owner_references[0].controller);
+  ASSERT_EQ(pod.containers.size(), 2u);
+  EXPECT_EQ(pod.containers[0].image, "registry.example.com/payments/api:1.14.2");
+  EXPECT_EQ(pod.containers[1].image, "envoyproxy/envoy:v1.28.0");
+  EXPECT_FALSE(pod.host_network);
+  EXPECT_EQ(pod.qos_class, "Burstable");
+
+  const Pod host = *PodFromJson(boost::json::parse(R"({
+      "spec": {"hostNetwork": true}, "status": {"qosClass": "Guaranteed"}})"),
+                                nullptr);
+  EXPECT_TRUE(host.host_network);
+  EXPECT_EQ(host.qos_class, "Guaranteed");
+}
+
 TEST(PodFromJsonTest, StatusesAreMatchedByNameAndPortDefaultsApply) {
   // containerStatuses are sorted by name, spec.containers are not; the exporter port has no
   // name and no protocol.
@@ -206,6 +226,15 @@ TEST(PodFromJsonTest, WrongTypesNameTheField) {
       {R"({"spec": {"containers": [{"ports": [{"containerPort": 80, "protocol": 6}]}]}})",
        "spec.containers[0].ports[0].protocol: expected a string"},
       {R"({"status": {"phase": 1}})", "status.phase: expected a string"},
+      {R"({"status": {"qosClass": []}})", "status.qosClass: expected a string, got an array"},
+      {R"({"spec": {"hostNetwork": "true"}})",
+       "spec.hostNetwork: expected a boolean, got a string"},
+      {R"({"spec": {"containers": [{"image": 3}]}})",
+       "spec.containers[0].image: expected a string, got a number"},
+      {R"({"metadata": {"ownerReferences": {}}})",
+       "metadata.ownerReferences: expected an array, got an object"},
+      {R"({"metadata": {"ownerReferences": [{"kind": "Job", "controller": "yes"}]}})",
+       "metadata.ownerReferences[0].controller: expected a boolean, got a string"},
       {R"({"status": {"podIPs": [{"ip": 1}]}})", "status.podIPs[0].ip: expected a string"},
       {R"({"status": {"conditions": [{"type": "Ready", "status": true}]}})",
        "status.conditions[0].status: expected a string, got a boolean"},
