@@ -15,7 +15,6 @@ std::string EffectiveKubeMode(const RunOptions& options) {
 }
 
 common::EnvLookup TemplateEnvironment(const std::vector<std::string>& allowed) {
-  if (allowed.empty()) return common::ProcessEnvironment;
   return [allowed](const std::string& name) -> std::optional<std::string> {
     for (const auto& pattern : allowed) {
       bool prefix = pattern.ends_with('*');
@@ -28,6 +27,22 @@ common::EnvLookup TemplateEnvironment(const std::vector<std::string>& allowed) {
   };
 }
 
+namespace {
+
+discovery::AnnotationLimits AnnotationLimitsFor(const RunOptions& options) {
+  discovery::AnnotationLimits limits;
+  limits.max_body_bytes = options.annotation_max_body_bytes;
+  limits.max_timeout = WholeMilliseconds(options.annotation_max_timeout_seconds);
+  limits.max_returned_metrics = options.annotation_max_returned_metrics;
+  limits.min_interval = WholeMilliseconds(options.annotation_min_interval_seconds);
+  limits.max_metric_items = options.annotation_max_metric_items;
+  limits.max_tags = options.annotation_max_tags;
+  limits.max_tag_length = options.annotation_max_tag_length;
+  return limits;
+}
+
+}  // namespace
+
 discovery::PodTargetOptions PodTargetOptionsFor(const RunOptions& options,
                                                 const std::string& mode) {
   discovery::PodTargetOptions targets;
@@ -37,6 +52,7 @@ discovery::PodTargetOptions PodTargetOptionsFor(const RunOptions& options,
   targets.max_targets_per_pod = options.max_targets_per_pod;
   targets.max_targets_per_node = options.max_targets_per_node;
   targets.env = TemplateEnvironment(options.template_env_allow);
+  targets.limits = AnnotationLimitsFor(options);
   return targets;
 }
 

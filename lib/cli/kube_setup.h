@@ -21,7 +21,8 @@ struct KubeSetup {
 std::string EffectiveKubeMode(const RunOptions& options);
 
 // What %%env_X%% may read: the process environment, filtered by --template-env-allow (names,
-// or prefixes ending in '*'; empty: everything, as the Datadog Agent).
+// or prefixes ending in '*'; "*" is everything, as the Datadog Agent; empty: nothing, since any
+// pod author could otherwise copy the collector's environment into tags).
 common::EnvLookup TemplateEnvironment(const std::vector<std::string>& allowed);
 
 // How pod annotations become targets in the given mode ("node" or "pod").

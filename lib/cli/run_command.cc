@@ -35,13 +35,6 @@ using namespace std::chrono_literals;
 // A small fixed pool: scrapes are I/O bound and the check is microseconds of CPU.
 constexpr int kIoThreads = 2;
 
-// --interval in whole milliseconds, at least 1 (a 0 ms interval divided by zero on the scrape
-// grid: `--interval 0.0001` crashed with SIGFPE) and at most 1e9 s (the conf.d limit; a larger
-// double does not fit the cast).
-std::chrono::milliseconds DefaultInterval(double seconds) {
-  return std::chrono::milliseconds(std::llround(std::clamp(seconds * 1000, 1.0, 1e12)));
-}
-
 // Turns scheduler events into the collector's self-metrics.
 class SelfMetricsObserver : public pipeline::ScrapeObserver {
  public:
@@ -208,7 +201,7 @@ class Daemon {
         sinks_(SinksFor(options, io_)),
         observer_(self_metrics_),
         scheduler_(io_, SinkPointers(sinks_), &observer_,
-                   {DefaultInterval(options.interval_seconds), 1000ms}),
+                   {WholeMilliseconds(options.interval_seconds), 1000ms}),
         server_(admin_io_, AdminOptionsFor(options), Collectables(self_metrics_, sinks_),
                 [this] { return scheduler_.StatusJson(); }),
         heap_trimmer_(io_),

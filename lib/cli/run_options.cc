@@ -2,7 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
+#include <cmath>
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -78,6 +80,20 @@ po::options_description OptionsDescription(RunOptions& o, std::vector<Binding>& 
   add("max-targets-per-node", &o.max_targets_per_node,
       "most annotation targets in all (0: no limit); older pods are admitted first");
   add("interval", &o.interval_seconds, "default seconds between scrapes of a target");
+  add("annotation-max-body-bytes", &o.annotation_max_body_bytes,
+      "most max_body_bytes a pod annotation may ask for");
+  add("annotation-max-timeout", &o.annotation_max_timeout_seconds,
+      "most timeout (seconds) a pod annotation may ask for");
+  add("annotation-max-returned-metrics", &o.annotation_max_returned_metrics,
+      "most max_returned_metrics a pod annotation may ask for");
+  add("annotation-min-interval", &o.annotation_min_interval_seconds,
+      "least min_collection_interval (seconds) a pod annotation may ask for");
+  add("annotation-max-metric-items", &o.annotation_max_metric_items,
+      "most metrics items one instance from a pod annotation may list");
+  add("annotation-max-tags", &o.annotation_max_tags,
+      "most tags an instance (or a metric item) from a pod annotation may carry");
+  add("annotation-max-tag-length", &o.annotation_max_tag_length,
+      "longest tag (bytes) a pod annotation may set; longer ones are dropped");
   add("log-level", &o.log_level, "trace, debug, info, warn, error or off");
   add("log-format", &o.log_format, "text or json");
   d.add_options()("tag", po::value(&o.tags)->composing(),
@@ -85,7 +101,7 @@ po::options_description OptionsDescription(RunOptions& o, std::vector<Binding>& 
   bindings.push_back({"tag", ListSetter(&o.tags)});
   d.add_options()("template-env-allow", po::value(&o.template_env_allow)->composing(),
                   "an environment variable %%env_X%% may read (a name, or a prefix ending in "
-                  "'*'; repeatable). Default: all, as the Datadog Agent");
+                  "'*'; repeatable; '*' allows all, as the Datadog Agent). Default: none");
   bindings.push_back({"template-env-allow", ListSetter(&o.template_env_allow)});
   return d;
 }
@@ -128,6 +144,9 @@ void Validate(const RunOptions& o) {
   }
   if (!(o.interval_seconds > 0))
     throw UsageError("--interval must be a positive number of seconds");
+  if (!(o.annotation_max_timeout_seconds > 0) || !(o.annotation_min_interval_seconds > 0)) {
+    throw UsageError("--annotation-max-timeout and --annotation-min-interval must be positive");
+  }
 }
 
 }  // namespace
@@ -159,6 +178,10 @@ ParsedRunOptions ParseRunOptions(const std::vector<std::string>& args) {
   return parsed;
 }
 
+std::chrono::milliseconds WholeMilliseconds(double seconds) {
+  return std::chrono::milliseconds(std::llround(std::clamp(seconds * 1000, 1.0, 1e12)));
+}
+
 std::string DescribeRunOptions(const RunOptions& o) {
   std::ostringstream out;
   out << "listen=" << o.listen
@@ -169,7 +192,14 @@ std::string DescribeRunOptions(const RunOptions& o) {
       << " log_level=" << o.log_level << " log_format=" << o.log_format
       << " allow_any_host=" << (o.allow_any_host ? "true" : "false")
       << " max_targets_per_pod=" << o.max_targets_per_pod
-      << " max_targets_per_node=" << o.max_targets_per_node << " tags=";
+      << " max_targets_per_node=" << o.max_targets_per_node
+      << " annotation_max_body_bytes=" << o.annotation_max_body_bytes
+      << " annotation_max_timeout=" << o.annotation_max_timeout_seconds << "s"
+      << " annotation_max_returned_metrics=" << o.annotation_max_returned_metrics
+      << " annotation_min_interval=" << o.annotation_min_interval_seconds << "s"
+      << " annotation_max_metric_items=" << o.annotation_max_metric_items
+      << " annotation_max_tags=" << o.annotation_max_tags
+      << " annotation_max_tag_length=" << o.annotation_max_tag_length << " tags=";
   for (std::size_t i = 0; i < o.tags.size(); ++i) out << (i ? "," : "") << o.tags[i];
   return out.str();
 }

@@ -1,6 +1,8 @@
 // The daemon's settings: every option is a flag and a key of the optional --config YAML file.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <iosfwd>
 #include <stdexcept>
 #include <string>
@@ -30,8 +32,17 @@ struct RunOptions {
   std::string log_level = "info";
   std::string log_format = "text";
   std::vector<std::string> tags;  // global DogStatsD tags (--tag, repeatable)
-  // Variables %%env_X%% may read (names, or prefixes ending in '*'); empty: all, as Datadog.
+  // Variables %%env_X%% may read (names, or prefixes ending in '*'); empty: none. "*" restores
+  // the Datadog Agent's behaviour (every variable), which lets any pod author read them.
   std::vector<std::string> template_env_allow;
+  // What one instance from pod annotations (untrusted) may ask for; conf.d is not limited.
+  std::uint64_t annotation_max_body_bytes = 8 * 1024 * 1024;
+  double annotation_max_timeout_seconds = 10;
+  int annotation_max_returned_metrics = 1000;
+  double annotation_min_interval_seconds = 1;
+  unsigned annotation_max_metric_items = 100;
+  unsigned annotation_max_tags = 100;
+  unsigned annotation_max_tag_length = 200;
 };
 
 class UsageError : public std::runtime_error {
@@ -49,6 +60,11 @@ struct ParsedRunOptions {
 // beat the file). Environment defaults: NODE_NAME, POD_NAME, POD_NAMESPACE. Throws UsageError
 // naming the flag or the file key at fault.
 ParsedRunOptions ParseRunOptions(const std::vector<std::string>& args);
+
+// A seconds option in whole milliseconds, at least 1 (a 0 ms interval divided by zero on the
+// scrape grid: `--interval 0.0001` crashed with SIGFPE) and at most 1e9 s (the conf.d limit; a
+// larger double does not fit the cast).
+std::chrono::milliseconds WholeMilliseconds(double seconds);
 
 // One line per setting, for the start-up log (nothing here is secret: only file paths).
 std::string DescribeRunOptions(const RunOptions& options);

@@ -237,12 +237,6 @@ std::string ListItemPath(std::string_view where, std::string_view list, std::siz
   return KeyPath(where, common::Indexed(list, i));
 }
 
-std::string FormatSeconds(std::chrono::milliseconds value) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%g s", static_cast<double>(value.count()) / 1000.0);
-  return buf;
-}
-
 Entries ReadMap(const YAML::Node& map, const std::string& where, Diagnostics& diag) {
   int merge_budget = kMaxMerges;
   return ReadMap(map, where, diag, merge_budget);

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/text.h"
+
 namespace expvar::config::detail {
 
 // Collects the warnings of one file; each message is "<source>: <where>: <what>".
@@ -48,7 +50,7 @@ std::string Shown(const YAML::Node& node);
 std::string KeyPath(std::string_view where, std::string_view key);
 std::string ListItemPath(std::string_view where, std::string_view list, std::size_t i);
 
-std::string FormatSeconds(std::chrono::milliseconds value);
+using common::FormatSeconds;
 
 struct Entry {
   std::string key;

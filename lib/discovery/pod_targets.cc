@@ -9,7 +9,9 @@
 #include <utility>
 #include <variant>
 
+#include "common/text.h"
 #include "config/conf_file.h"
+#include "discovery/annotation_limits.h"
 #include "discovery/annotations.h"
 #include "resolve/host_guard.h"
 #include "resolve/resolver.h"
@@ -74,7 +76,15 @@ class PodResolver {
           cache_ ? cache_->Parse(text, source) : config::ParseConfText(text, source);
       for (const auto& warning : parsed.warnings) Fail(tmpl.annotation, warning);
       for (auto& parsed_instance : parsed.instances) {
-        AddPodTags(parsed_instance, tmpl);
+        if (auto refused = RefusedAnnotationKey(parsed_instance)) {
+          Fail(tmpl.annotation, *refused);
+          continue;
+        }
+        KeepAnnotationTags(parsed_instance, tmpl);
+        for (const auto& clamp : ClampToLimits(parsed_instance, options_.limits)) {
+          Fail(tmpl.annotation, clamp);
+        }
+        PrependPodTags(parsed_instance, tmpl.container);
         pipeline::Entity entity{pod_.uid, pod_.name, pod_.namespace_name, tmpl.container};
         out_.targets.push_back({source, std::move(parsed_instance), std::move(entity)});
       }
@@ -97,11 +107,28 @@ class PodResolver {
     return !refused;
   }
 
-  void AddPodTags(pipeline::Instance& instance, const CheckTemplate& tmpl) const {
-    instance.tags.push_back("kube_namespace:" + pod_.namespace_name);
-    instance.tags.push_back("pod_name:" + pod_.name);
-    instance.tags.push_back("kube_container_name:" + tmpl.container);
-    instance.tags.insert(instance.tags.end(), tmpl.tags.begin(), tmpl.tags.end());
+  // The tags the annotations give (the instance's, then ad.datadoghq.com/tags), minus those the
+  // collector derives from the pod; each one dropped is reported.
+  void KeepAnnotationTags(pipeline::Instance& instance, const CheckTemplate& tmpl) {
+    std::vector<std::string> warnings;
+    std::vector<std::string> tags = WithoutReservedTags(instance.tags, "tags", warnings);
+    for (auto& tag : WithoutReservedTags(tmpl.tags, "ad.datadoghq.com tags", warnings)) {
+      tags.push_back(std::move(tag));
+    }
+    instance.tags = std::move(tags);
+    for (std::size_t i = 0; i < instance.metrics.size(); ++i) {
+      auto& item = instance.metrics[i];
+      item.tags = WithoutReservedTags(item.tags, common::Indexed("metrics", i) + ".tags", warnings);
+    }
+    for (const auto& warning : warnings) Fail(tmpl.annotation, warning);
+  }
+
+  // The pod's own tags come first: of two equal keys the first wins downstream.
+  void PrependPodTags(pipeline::Instance& instance, const std::string& container) const {
+    std::vector<std::string> pod_tags = {"kube_namespace:" + pod_.namespace_name,
+                                         "pod_name:" + pod_.name,
+                                         "kube_container_name:" + container};
+    instance.tags.insert(instance.tags.begin(), pod_tags.begin(), pod_tags.end());
   }
 
   resolve::ResolveContext Context(const std::string& container) const {

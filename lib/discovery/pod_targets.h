@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/conf_file.h"
+#include "discovery/annotation_limits.h"
 #include "discovery/confd.h"
 #include "pipeline/pod.h"
 
@@ -30,6 +31,7 @@ struct PodTargetOptions {
   // Anyone who can create a pod can ask for targets, so both counts are capped (0: no cap).
   std::size_t max_targets_per_pod = 10;
   std::size_t max_targets_per_node = 2000;
+  AnnotationLimits limits;  // what one instance from annotations may ask for
 };
 
 // Keeps the parsed instances of the previous TargetsFromPods call for reuse. Every watch event

@@ -99,14 +99,50 @@ TEST(ParseRunOptions, ErrorsNameTheFlagOrKey) {
   std::filesystem::remove(typed);
 }
 
+TEST(ParseRunOptions, AnnotationLimitsComeFromFlagsAndTheConfigFile) {
+  RunOptions defaults = ParseRunOptions({}).options;
+  EXPECT_EQ(defaults.annotation_max_body_bytes, 8u * 1024 * 1024);
+  EXPECT_EQ(defaults.annotation_min_interval_seconds, 1);
+  std::string file = WriteConfig("annotation_max_tags: 7\nannotation_min_interval: 2.5\n");
+  RunOptions o = ParseRunOptions({"--config", file, "--annotation-max-tags", "9",
+                                  "--annotation-max-body-bytes", "65536"})
+                     .options;
+  EXPECT_EQ(o.annotation_max_tags, 9u);  // the flag wins
+  EXPECT_EQ(o.annotation_min_interval_seconds, 2.5);
+  EXPECT_EQ(o.annotation_max_body_bytes, 65536u);
+  std::filesystem::remove(file);
+  EXPECT_THROW(ParseRunOptions({"--annotation-min-interval", "0"}), UsageError);
+}
+
 TEST(ParseRunOptions, HelpListsEveryOption) {
   ParsedRunOptions parsed = ParseRunOptions({"--help"});
   ASSERT_TRUE(parsed.help);
-  for (const char* flag :
-       {"--listen", "--confd", "--dogstatsd-url", "--kube-mode", "--kube-api", "--kube-token-file",
-        "--kube-ca-file", "--kube-insecure-skip-tls-verify", "--node-name", "--pod-name",
-        "--pod-namespace", "--podinfo-annotations", "--allow-any-host", "--interval", "--log-level",
-        "--log-format", "--tag", "--config"}) {
+  for (const char* flag : {"--listen",
+                           "--confd",
+                           "--dogstatsd-url",
+                           "--kube-mode",
+                           "--kube-api",
+                           "--kube-token-file",
+                           "--kube-ca-file",
+                           "--kube-insecure-skip-tls-verify",
+                           "--node-name",
+                           "--pod-name",
+                           "--pod-namespace",
+                           "--podinfo-annotations",
+                           "--allow-any-host",
+                           "--interval",
+                           "--log-level",
+                           "--log-format",
+                           "--tag",
+                           "--config",
+                           "--template-env-allow",
+                           "--annotation-max-body-bytes",
+                           "--annotation-max-timeout",
+                           "--annotation-max-returned-metrics",
+                           "--annotation-min-interval",
+                           "--annotation-max-metric-items",
+                           "--annotation-max-tags",
+                           "--annotation-max-tag-length"}) {
     EXPECT_NE(parsed.help_text.find(flag), std::string::npos) << flag;
   }
 }

@@ -142,6 +142,62 @@ TEST(TargetsFromPods, OnePodsErrorsLeaveOtherPodsAlone) {
   EXPECT_EQ(result.errors.size(), 1u);
 }
 
+// Annotations are untrusted: they may not name files, lift the operator's limits or set the tags
+// the collector derives from the pod.
+TEST(TargetsFromPods, AnnotationsMayNotNameFiles) {
+  Pod pod = LoadPod("running_two_containers_v2");
+  pod.annotations["ad.datadoghq.com/api.checks"] =
+      R"({"go_expvar": {"instances": [{"expvar_url": "https://%%host%%:8443",
+                                       "tls_ca_cert": "/var/run/secrets/fifo"}]}})";
+  ProviderResult result = TargetsFromPods({pod}, {});
+  EXPECT_TRUE(result.targets.empty());
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_NE(result.errors[0].source.find("ad.datadoghq.com/api.checks"), std::string::npos);
+  EXPECT_EQ(result.errors[0].message.rfind("tls_ca_cert: file paths are not accepted", 0), 0u)
+      << result.errors[0].message;
+}
+
+TEST(TargetsFromPods, LimitsAreClampedAndTheClampIsReported) {
+  Pod pod = LoadPod("running_two_containers_v2");
+  pod.annotations["ad.datadoghq.com/api.checks"] =
+      R"({"go_expvar": {"init_config": {"min_collection_interval": 0.001},
+          "instances": [{"expvar_url": "http://%%host%%:6060", "max_body_bytes": 41943040}]}})";
+  ProviderResult result = TargetsFromPods({pod}, {});
+  ASSERT_EQ(result.targets.size(), 1u);
+  const pipeline::Instance& instance = result.targets[0].instance;
+  EXPECT_EQ(instance.max_body_bytes, AnnotationLimits{}.max_body_bytes);
+  EXPECT_EQ(instance.min_collection_interval, std::chrono::seconds(1));
+  ASSERT_EQ(result.errors.size(), 2u);
+  for (const auto& error : result.errors) {
+    EXPECT_NE(error.source.find("ad.datadoghq.com/api.checks"), std::string::npos);
+    EXPECT_NE(error.message.find("--annotation-"), std::string::npos) << error.message;
+  }
+}
+
+TEST(TargetsFromPods, AnnotationsCannotSetThePodsTags) {
+  Pod pod = LoadPod("running_two_containers_v2");
+  pod.annotations["ad.datadoghq.com/api.checks"] =
+      R"({"go_expvar": {"instances": [{"expvar_url": "http://%%host%%:6060",
+          "tags": ["pod_name:victim", "team:a"],
+          "metrics": [{"path": "requests", "tags": ["kube_namespace:victims"]}]}]}})";
+  pod.annotations["ad.datadoghq.com/tags"] = R"({"pod_name": "victim2", "env": "prod"})";
+  ProviderResult result = TargetsFromPods({pod}, {});
+  ASSERT_EQ(result.targets.size(), 1u);
+  const pipeline::Instance& instance = result.targets[0].instance;
+  // The pod's own tags come first, then what the annotations may add.
+  ASSERT_GE(instance.tags.size(), 3u);
+  EXPECT_EQ(instance.tags[0], "kube_namespace:payments");
+  EXPECT_EQ(instance.tags[1], "pod_name:payments-api-7d9f8c6b5d-x2x9k");
+  EXPECT_EQ(instance.tags[2], "kube_container_name:api");
+  EXPECT_FALSE(HasTag(instance, "pod_name:victim"));
+  EXPECT_FALSE(HasTag(instance, "pod_name:victim2"));
+  EXPECT_TRUE(HasTag(instance, "team:a"));
+  EXPECT_TRUE(HasTag(instance, "env:prod"));
+  ASSERT_EQ(instance.metrics.size(), 1u);
+  EXPECT_TRUE(instance.metrics[0].tags.empty());
+  EXPECT_EQ(result.errors.size(), 3u);  // one warning per tag dropped
+}
+
 }  // namespace
 // A copy of a running pod whose container "api" asks for `instances` go_expvar instances.
 Pod PodAsking(int instances, const std::string& name, const std::string& created) {

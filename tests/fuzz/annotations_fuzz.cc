@@ -25,6 +25,7 @@
 namespace {
 
 namespace discovery = expvar::discovery;
+namespace pipeline = expvar::pipeline;
 
 [[noreturn]] void Fail(const std::string& what) {
   std::fprintf(stderr, "annotations_fuzz invariant violated: %s\n", what.c_str());

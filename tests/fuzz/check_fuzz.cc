@@ -18,7 +18,7 @@
 namespace {
 
 namespace check = expvar::check;
-namespace config = expvar::config;
+namespace pipeline = expvar::pipeline;
 
 // Small enough that documents in the corpus hit it.
 constexpr int kMaxReturnedMetrics = 40;

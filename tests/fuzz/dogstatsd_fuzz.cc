@@ -20,7 +20,7 @@
 
 namespace {
 
-namespace check = expvar::check;
+namespace pipeline = expvar::pipeline;
 namespace sink = expvar::sink;
 
 [[noreturn]] void Fail(const char* what, std::string_view line) {

@@ -27,6 +27,7 @@
 namespace {
 
 namespace discovery = expvar::discovery;
+namespace pipeline = expvar::pipeline;
 namespace resolve = expvar::resolve;
 using expvar::fuzz::Ip;
 using expvar::fuzz::IsLoopback;
