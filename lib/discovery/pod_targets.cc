@@ -5,9 +5,11 @@
 #include <boost/json/serialize.hpp>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <tuple>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "common/text.h"
 #include "config/conf_file.h"
@@ -50,7 +52,7 @@ class PodResolver {
 
  private:
   void Resolve(const CheckTemplate& tmpl) {
-    const Container* container = FindContainer(tmpl.container);
+    const Container* container = pod_.FindContainer(tmpl.container);
     if (!container || !container->running) {  // it will come back when it runs
       Skip("container " + tmpl.container + " is not running");
       return;
@@ -102,9 +104,18 @@ class PodResolver {
                                                     : resolve::HostPolicy::kLoopbackOrPodIp;
     std::vector<std::string> allowed = resolve::PodIps(pod_);
     if (options_.mode == PodMode::kPod) allowed.push_back(options_.sidecar_host);
-    auto refused = resolve::CheckTargetHost(std::string(url->get_string()), allowed, policy);
+    auto refused =
+        resolve::CheckTargetHost(std::string(url->get_string()), allowed, policy, AllowedPorts());
     if (refused) Fail(tmpl.annotation, "expvar_url refused: " + *refused);
     return !refused;
+  }
+
+  // A hostNetwork pod's IP is the node's: in node mode only the ports its containers declare
+  // are the pod's, any other is the node's (the kubelet, the collector's admin port, ...). In
+  // pod mode the collector runs inside the pod already.
+  std::optional<std::vector<int>> AllowedPorts() const {
+    if (!pod_.host_network || options_.mode != PodMode::kNode) return std::nullopt;
+    return resolve::DeclaredPorts(pod_);
   }
 
   // The tags the annotations give (the instance's, then ad.datadoghq.com/tags), minus those the
@@ -138,13 +149,6 @@ class PodResolver {
     ctx.host = options_.mode == PodMode::kNode ? pod_.pod_ip : options_.sidecar_host;
     ctx.env = options_.env;
     return ctx;
-  }
-
-  const Container* FindContainer(const std::string& name) const {
-    for (const auto& c : pod_.containers) {
-      if (c.name == name) return &c;
-    }
-    return nullptr;
   }
 
   void Skip(const std::string& why) { out_.skipped.push_back({"pod " + PodName(pod_), why}); }

@@ -67,11 +67,31 @@ bool IsLoopback(const Address& address) {
   return address.bytes == kV6Loopback;
 }
 
+// 0.0.0.0 and :: (mapped ones are stored as 0.0.0.0): a connection there reaches the
+// connecting host itself, the node's loopback services included.
+bool IsUnspecified(const Address& address) {
+  return std::all_of(address.bytes.begin(), address.bytes.end(),
+                     [](unsigned char byte) { return byte == 0; });
+}
+
+// An unspecified entry in status.podIP(s) would open the node's loopback to the pod's
+// annotations; it is never the pod's own IP.
+bool IsUnspecifiedIp(const std::string& ip) {
+  const std::optional<Address> address = ParseIp(ip);
+  return address && IsUnspecified(*address);
+}
+
 bool IsAllowedIp(const Address& address, const std::vector<std::string>& allowed_ips) {
   return std::any_of(allowed_ips.begin(), allowed_ips.end(), [&](const std::string& ip) {
     const std::optional<Address> allowed = ParseIp(ip);
-    return allowed && *allowed == address;
+    return allowed && !IsUnspecified(*allowed) && *allowed == address;
   });
+}
+
+bool IsAllowedHost(const Address& address, const std::vector<std::string>& allowed_ips,
+                   HostPolicy policy) {
+  return IsAllowedIp(address, allowed_ips) ||
+         (policy == HostPolicy::kLoopbackOrPodIp && IsLoopback(address));
 }
 
 // RFC 3986 userinfo: unreserved, pct-encoded, sub-delims and ':'. The HTTP client splits at the
@@ -85,8 +105,8 @@ bool IsPlainUserinfo(std::string_view userinfo) {
   });
 }
 
-std::string IpList(const std::vector<std::string>& ips) {
-  return ips.empty() ? "none" : boost::algorithm::join(ips, ", ");
+std::string ListOrNone(const std::vector<std::string>& items) {
+  return items.empty() ? "none" : boost::algorithm::join(items, ", ");
 }
 
 // With an '@' anywhere in the URL, what the parser calls the host may be a piece of a password
@@ -102,7 +122,27 @@ std::string Refusal(std::string_view url, const std::string& host,
   return HostForMessage(url, host) +
          (loopback ? " is neither loopback nor the pod's IP (allowed: 127.0.0.0/8, ::1, "
                    : " is not the pod's IP (allowed: ") +
-         IpList(allowed_ips) + "); --allow-any-host lifts this check";
+         ListOrNone(allowed_ips) + "); --allow-any-host lifts this check";
+}
+
+// Like HostForMessage: with an '@' in the URL, the "port" may be the start of a password.
+std::string PortForMessage(std::string_view url, unsigned short port) {
+  if (url.find('@') != std::string_view::npos) return "the URL's port";
+  return "port " + std::to_string(port);
+}
+
+std::optional<std::string> CheckPort(std::string_view url, const http::Url& parsed,
+                                     const std::vector<int>& allowed_ports) {
+  const unsigned short port = http::PortNumber(parsed);
+  if (std::find(allowed_ports.begin(), allowed_ports.end(), port) != allowed_ports.end()) {
+    return std::nullopt;
+  }
+  std::vector<std::string> declared;
+  for (int allowed : allowed_ports) declared.push_back(std::to_string(allowed));
+  return PortForMessage(url, port) + " is not declared by the hostNetwork pod's containers " +
+         "(declared: " + ListOrNone(declared) +
+         "): the pod shares the node's IP, where any other port is the node's; "
+         "--allow-any-host lifts this check";
 }
 
 }  // namespace
@@ -114,12 +154,26 @@ std::vector<std::string> PodIps(const pipeline::Pod& pod) {
   };
   add(pod.pod_ip);
   for (const std::string& ip : pod.pod_ips) add(ip);
+  std::erase_if(ips, IsUnspecifiedIp);
   return ips;
+}
+
+std::vector<int> DeclaredPorts(const pipeline::Pod& pod) {
+  std::vector<int> ports;
+  for (const pipeline::Container& container : pod.containers) {
+    for (const pipeline::ContainerPort& port : container.ports) {
+      if (port.protocol == "TCP") ports.push_back(port.port);  // HTTP runs over TCP only
+    }
+  }
+  std::sort(ports.begin(), ports.end());
+  ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+  return ports;
 }
 
 std::optional<std::string> CheckTargetHost(std::string_view url,
                                            const std::vector<std::string>& allowed_ips,
-                                           HostPolicy policy) {
+                                           HostPolicy policy,
+                                           const std::optional<std::vector<int>>& allowed_ports) {
   std::string error;
   const std::optional<http::Url> parsed = http::ParseUrl(url, &error);
   if (!parsed) return "invalid URL: " + error;
@@ -133,9 +187,11 @@ std::optional<std::string> CheckTargetHost(std::string_view url,
            " is not an IP address in canonical form; names could resolve anywhere "
            "(use the pod's IP, or --allow-any-host)";
   }
-  if (IsAllowedIp(*address, allowed_ips)) return std::nullopt;
-  if (policy == HostPolicy::kLoopbackOrPodIp && IsLoopback(*address)) return std::nullopt;
-  return Refusal(url, parsed->host, allowed_ips, policy);
+  if (!IsAllowedHost(*address, allowed_ips, policy)) {
+    return Refusal(url, parsed->host, allowed_ips, policy);
+  }
+  if (allowed_ports) return CheckPort(url, *parsed, *allowed_ports);
+  return std::nullopt;
 }
 
 }  // namespace expvar::resolve

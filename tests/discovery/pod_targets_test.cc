@@ -94,6 +94,47 @@ TEST(TargetsFromPods, AUrlPointingElsewhereIsRefusedAndReported) {
   EXPECT_EQ(TargetsFromPods({pod}, any).targets.size(), 1u);
 }
 
+TEST(TargetsFromPods, AnUnspecifiedPodIpIsNeverThePodsIp) {
+  Pod pod = LoadPod("running_two_containers_v2");  // expvar_url http://%%host%%:%%port_metrics%%
+  pod.pod_ip = "0.0.0.0";
+  pod.pod_ips = {"0.0.0.0"};
+  ProviderResult result = TargetsFromPods({pod}, {});
+  EXPECT_TRUE(result.targets.empty());
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].source,
+            "pod payments/payments-api-7d9f8c6b5d-x2x9k annotation ad.datadoghq.com/api.checks");
+  EXPECT_EQ(result.errors[0].message,
+            "expvar_url refused: host \"0.0.0.0\" is not the pod's IP (allowed: none); "
+            "--allow-any-host lifts this check");
+}
+
+TEST(TargetsFromPods, AHostNetworkPodGetsOnlyThePortsItsContainersDeclare) {
+  Pod pod = LoadPod("running_two_containers_v2");
+  pod.annotations["ad.datadoghq.com/api.checks"] =
+      R"({"go_expvar": {"instances": [{"expvar_url": "http://%%host%%:%%port_metrics%%"},)"
+      R"( {"expvar_url": "http://%%host%%:9901/"}, {"expvar_url": "http://%%host%%:10250/"}]}})";
+  EXPECT_EQ(TargetsFromPods({pod}, {}).targets.size(), 3u);  // not hostNetwork: unchanged
+  pod.host_network = true;
+  ProviderResult result = TargetsFromPods({pod}, {});
+  std::vector<std::string> urls;
+  for (const auto& t : result.targets) urls.push_back(t.instance.expvar_url);
+  // 9901 is declared by the other container, envoy: it is the pod's too.
+  EXPECT_EQ(urls,
+            (std::vector<std::string>{"http://10.244.2.14:6060", "http://10.244.2.14:9901/"}));
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].source,
+            "pod payments/payments-api-7d9f8c6b5d-x2x9k annotation ad.datadoghq.com/api.checks");
+  EXPECT_NE(result.errors[0].message.find(
+                "expvar_url refused: port 10250 is not declared by the hostNetwork pod's "
+                "containers"),
+            std::string::npos)
+      << result.errors[0].message;
+  PodTargetOptions sidecar;  // the collector runs inside the pod: no port list
+  sidecar.mode = PodMode::kPod;
+  sidecar.sidecar_host = "127.0.0.1";
+  EXPECT_EQ(TargetsFromPods({pod}, sidecar).targets.size(), 3u);
+}
+
 TEST(TargetsFromPods, UnresolvableVariableDropsTheInstanceWithAnError) {
   Pod pod = LoadPod("running_two_containers_v2");
   pod.annotations["ad.datadoghq.com/api.checks"] =

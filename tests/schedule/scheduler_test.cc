@@ -191,20 +191,5 @@ TEST(PhaseOf, SpreadsTenThousandTargetsEvenlyOverTheInterval) {
   }
 }
 
-TEST(InstanceDigest, ChangesWithWhatAffectsScrapingOnly) {
-  pipeline::Instance a;
-  a.expvar_url = "http://127.0.0.1:1";
-  pipeline::Instance b = a;
-  EXPECT_EQ(InstanceDigest(a), InstanceDigest(b));
-  b.tags = {"x:y"};
-  EXPECT_NE(InstanceDigest(a), InstanceDigest(b));
-  pipeline::Instance c = a;
-  c.metrics.push_back({"p", pipeline::MetricType::kRate, std::nullopt, {}});
-  EXPECT_NE(InstanceDigest(a), InstanceDigest(c));
-  pipeline::Instance d = a;
-  d.password = "other";
-  EXPECT_NE(InstanceDigest(a), InstanceDigest(d));
-}
-
 }  // namespace
 }  // namespace expvar::schedule
