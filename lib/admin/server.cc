@@ -153,7 +153,7 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
   template <typename Stream>
   asio::awaitable<void> Converse(Stream& stream);
   template <typename Stream>
-  asio::awaitable<bool> ServeOne(Stream& stream, beast::flat_buffer& buffer);
+  asio::awaitable<bool> ServeOne(Stream& stream, beast::flat_buffer& buffer, std::uint64_t id);
   template <typename Stream>
   asio::awaitable<bool> Write(Stream& stream, Response& response);
   template <typename Stream>
@@ -169,8 +169,16 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
   std::atomic<bool> started_{false};
   std::atomic<bool> accepting_{false};  // Start() succeeded
   std::atomic<bool> stopped_{false};
-  std::unordered_map<std::uint64_t, beast::tcp_stream*> connections_;  // strand only
-  std::uint64_t next_connection_id_ = 0;                               // strand only
+  // Where each open connection stands; a connection waiting for a request (idle keep-alive, or
+  // a client still sending headers) can be evicted to admit a new one.
+  struct Connection {
+    beast::tcp_stream* stream;
+    bool waiting = true;
+    std::chrono::steady_clock::time_point waiting_since = std::chrono::steady_clock::now();
+  };
+  bool MakeRoom();
+  std::unordered_map<std::uint64_t, Connection> connections_;  // strand only
+  std::uint64_t next_connection_id_ = 0;                       // strand only
 };
 
 void Server::Impl::Start() {
@@ -223,7 +231,7 @@ void Server::Impl::Stop() {
 void Server::Impl::CloseAll() {
   beast::error_code ignored;
   acceptor_.close(ignored);
-  for (auto& [id, stream] : connections_) stream->close();
+  for (auto& [id, connection] : connections_) connection.stream->close();
   spdlog::info("admin: stopped");
 }
 
@@ -238,13 +246,29 @@ asio::awaitable<void> Server::Impl::Accept(std::shared_ptr<Impl> self) {
       co_await backoff.async_wait(kAwaitTuple);
       continue;
     }
-    if (self->connections_.size() >= self->options_.max_connections) {
+    if (self->connections_.size() >= self->options_.max_connections && !self->MakeRoom()) {
       beast::error_code ignored;
       socket.close(ignored);
       continue;
     }
     asio::co_spawn(self->strand_, Serve(self, std::move(socket)), LogFailure("connection"));
   }
+}
+
+// At the connection limit, the connection that has waited longest for a request is closed, so
+// that clients holding idle connections cannot lock out the kubelet's probes. False when every
+// connection is busy answering.
+bool Server::Impl::MakeRoom() {
+  Connection* oldest = nullptr;
+  for (auto& [id, connection] : connections_) {
+    if (connection.waiting && (!oldest || connection.waiting_since < oldest->waiting_since)) {
+      oldest = &connection;
+    }
+  }
+  if (oldest == nullptr) return false;
+  oldest->stream->close();  // its coroutine ends and leaves connections_
+  oldest->waiting = false;  // not chosen again while it winds down
+  return true;
 }
 
 asio::awaitable<void> Server::Impl::Serve(std::shared_ptr<Impl> self, tcp::socket socket) {
@@ -277,10 +301,10 @@ template <typename Stream>
 asio::awaitable<void> Server::Impl::Converse(Stream& stream) {
   beast::tcp_stream& tcp = beast::get_lowest_layer(stream);
   std::uint64_t id = next_connection_id_++;
-  connections_.emplace(id, &tcp);
+  connections_.emplace(id, Connection{&tcp});
   if (co_await Handshake(stream, options_.read_timeout)) {
     beast::flat_buffer buffer;
-    for (bool more = true; more && !stopped_;) more = co_await ServeOne(stream, buffer);
+    for (bool more = true; more && !stopped_;) more = co_await ServeOne(stream, buffer, id);
   }
   connections_.erase(id);
   beast::error_code ignored;
@@ -289,12 +313,17 @@ asio::awaitable<void> Server::Impl::Converse(Stream& stream) {
 
 // Reads one request and answers it; false when the connection should end.
 template <typename Stream>
-asio::awaitable<bool> Server::Impl::ServeOne(Stream& stream, beast::flat_buffer& buffer) {
+asio::awaitable<bool> Server::Impl::ServeOne(Stream& stream, beast::flat_buffer& buffer,
+                                             std::uint64_t id) {
   http::request_parser<http::string_body> parser;
   parser.body_limit(options_.max_body_bytes);
   beast::get_lowest_layer(stream).expires_after(options_.read_timeout);
+  if (auto it = connections_.find(id); it != connections_.end()) {
+    it->second.waiting_since = std::chrono::steady_clock::now();
+  }
   [[maybe_unused]] auto [ec, bytes] =
       co_await http::async_read(stream, buffer, parser, kAwaitTuple);
+  if (auto it = connections_.find(id); it != connections_.end()) it->second.waiting = false;
   if (ec) {
     if (auto refusal = RefusalForReadError(ec)) {
       refusal->keep_alive(false);
@@ -306,12 +335,13 @@ asio::awaitable<bool> Server::Impl::ServeOne(Stream& stream, beast::flat_buffer&
   bool keep_alive = parser.get().keep_alive() && !stopped_;
   response.keep_alive(keep_alive);
   if (!co_await Write(stream, response)) co_return false;
+  if (auto it = connections_.find(id); it != connections_.end()) it->second.waiting = keep_alive;
   co_return keep_alive;
 }
 
 template <typename Stream>
 asio::awaitable<bool> Server::Impl::Write(Stream& stream, Response& response) {
-  beast::get_lowest_layer(stream).expires_after(options_.read_timeout);
+  beast::get_lowest_layer(stream).expires_after(options_.write_timeout);
   [[maybe_unused]] auto [ec, bytes] = co_await http::async_write(stream, response, kAwaitTuple);
   co_return !ec;
 }

@@ -21,10 +21,15 @@ namespace expvar::admin {
 
 struct ServerOptions {
   std::string listen = "0.0.0.0:9145";
-  // Bounds both an idle keep-alive connection and a slow request, so clients cannot pin sockets.
-  std::chrono::milliseconds read_timeout{30'000};
+  // Bounds both an idle keep-alive connection and a slow request (headers included), so clients
+  // cannot pin sockets.
+  std::chrono::milliseconds read_timeout{5'000};
+  // Bounds sending one answer: /metrics for thousands of targets is megabytes.
+  std::chrono::milliseconds write_timeout{30'000};
   std::size_t max_body_bytes = 8 * 1024;  // only GETs are served; bodies are never needed
-  std::size_t max_connections = 64;       // beyond this, new connections are closed at once
+  // At the limit a new connection closes the one that has waited longest for a request; when
+  // every connection is busy answering, the new one is closed at once.
+  std::size_t max_connections = 64;
   // TLS for every route, and basic auth for /metrics and /status (not the kubelet's probes,
   // which carry no credentials and reveal nothing).
   WebConfig web;

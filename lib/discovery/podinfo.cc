@@ -125,7 +125,12 @@ Pod PodFromAnnotations(std::map<std::string, std::string> annotations, const std
   for (const auto& [key, value] : annotations) {
     if (auto container = ContainerOf(key)) names.insert(*container);
   }
-  for (const auto& container : names) pod.containers.push_back({container, {}, true});
+  for (const auto& name : names) {
+    pipeline::Container container;
+    container.name = name;
+    container.running = true;  // the file lists no statuses: a sidecar's neighbours are up
+    pod.containers.push_back(std::move(container));
+  }
   pod.annotations = std::move(annotations);
   return pod;
 }

@@ -525,6 +525,26 @@ TEST_F(ServerTest, IdleConnectionIsClosedAfterTheReadTimeout) {
   EXPECT_LT(slow.elapsed, 3s);
 }
 
+// Clients holding every connection open must not lock out the kubelet's probes: a new
+// connection closes the one that has waited longest for a request.
+TEST_F(ServerTest, ProbesAnswerWhileEveryConnectionIsHeldIdle) {
+  ServerOptions options;
+  options.max_connections = 64;
+  StartServer(options);
+  asio::io_context io;
+  std::vector<asio::ip::tcp::socket> idle;
+  for (std::size_t i = 0; i < options.max_connections; ++i) {
+    idle.emplace_back(io).connect({asio::ip::make_address("127.0.0.1"), port_});
+  }
+  std::this_thread::sleep_for(100ms);  // the server has accepted them all
+  for (const char* path : {"/healthz", "/readyz"}) {
+    auto start = std::chrono::steady_clock::now();
+    Reply reply = Send(port_, Get(path));
+    EXPECT_NE(reply.status, 0) << path << ": " << reply.error;
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 1s) << path;
+  }
+}
+
 TEST_F(ServerTest, StopClosesThePortPromptly) {
   StartServer();
   ASSERT_EQ(Send(port_, Get("/healthz")).status, 200);

@@ -71,7 +71,11 @@ TEST(ClampToLimits, ItemsAndTagsAreCutToTheirCountsAndLengths) {
   limits.max_tags = 3;
   limits.max_tag_length = 10;
   Instance instance;
-  for (int i = 0; i < 5; ++i) instance.metrics.push_back({"memstats/X" + std::to_string(i)});
+  for (int i = 0; i < 5; ++i) {
+    pipeline::MetricSpec item;
+    item.path = "memstats/X" + std::to_string(i);
+    instance.metrics.push_back(item);
+  }
   instance.metrics[0].tags = {"a:1", "b:2", "c:3", "d:4"};
   instance.tags = {"short:1", "this-one-is-too-long", "b:2", "c:3", "d:4"};
   V warnings = ClampToLimits(instance, limits);

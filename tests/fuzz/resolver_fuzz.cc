@@ -26,7 +26,6 @@
 
 namespace {
 
-namespace discovery = expvar::discovery;
 namespace pipeline = expvar::pipeline;
 namespace resolve = expvar::resolve;
 using expvar::fuzz::Ip;

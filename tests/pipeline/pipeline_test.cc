@@ -45,7 +45,10 @@ TEST(ReportKindTest, RatesStayRatesAndEveryCountingTypeIsACount) {
 
 TEST(PodTest, FindContainerByName) {
   Pod pod;
-  pod.containers = {{"app", {{"metrics", 9000, "TCP"}}, true}, {"sidecar", {}, false}};
+  pod.containers.resize(2);
+  pod.containers[0].name = "app";
+  pod.containers[0].ports = {{"metrics", 9000, "TCP"}};
+  pod.containers[1].name = "sidecar";
   ASSERT_NE(pod.FindContainer("sidecar"), nullptr);
   EXPECT_FALSE(pod.FindContainer("sidecar")->running);
   EXPECT_EQ(pod.FindContainer("app")->ports[0].port, 9000);

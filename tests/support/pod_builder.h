@@ -29,7 +29,11 @@ class PodBuilder {
   }
   PodBuilder& AddContainer(std::string name, std::vector<pipeline::ContainerPort> ports = {},
                            bool running = true) {
-    pod_.containers.push_back({std::move(name), std::move(ports), running});
+    pipeline::Container container;
+    container.name = std::move(name);
+    container.ports = std::move(ports);
+    container.running = running;
+    pod_.containers.push_back(std::move(container));
     return *this;
   }
   PodBuilder& Annotate(std::string key, std::string value) {
