@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "check/check.h"
+#include "discovery/annotation_limits.h"
 #include "discovery/annotations.h"
 #include "discovery/pod_targets.h"
 #include "fuzz_ip.h"
@@ -70,6 +71,37 @@ bool IsPodIpOrLoopback(const std::string& host, const pipeline::Pod& pod, bool l
   return loopback && expvar::fuzz::IsLoopback(*ip);
 }
 
+// What an annotation may not do, whatever it says (the clamps are on, at their defaults): name a
+// file, lift a limit, or set a tag the collector derives from the pod (the pod's own come first).
+void CheckWithinLimits(const pipeline::Instance& instance,
+                       const discovery::AnnotationLimits& limits) {
+  if (!instance.tls.ca_cert.empty() || !instance.tls.cert.empty() ||
+      !instance.tls.private_key.empty()) {
+    Fail("a target from an annotation names a file");
+  }
+  if (instance.max_body_bytes > limits.max_body_bytes || instance.timeout > limits.max_timeout ||
+      instance.max_returned_metrics > limits.max_returned_metrics ||
+      (instance.min_collection_interval &&
+       *instance.min_collection_interval < limits.min_interval) ||
+      instance.metrics.size() > limits.max_metric_items) {
+    Fail("a target from an annotation beyond the limits");
+  }
+  if (instance.tags.size() < 3 || !instance.tags[0].starts_with("kube_namespace:") ||
+      !instance.tags[1].starts_with("pod_name:")) {
+    Fail("a target whose first tags are not the pod's own");
+  }
+  if (instance.tags.size() - 3 > limits.max_tags) Fail("more annotation tags than the limit");
+  for (std::size_t i = 3; i < instance.tags.size(); ++i) {
+    if (discovery::IsReservedTag(instance.tags[i])) Fail("a reserved tag set by an annotation");
+    if (instance.tags[i].size() > limits.max_tag_length) Fail("an annotation tag too long");
+  }
+  for (const auto& item : instance.metrics) {
+    for (const auto& tag : item.tags) {
+      if (discovery::IsReservedTag(tag)) Fail("a reserved tag set on a metric item");
+    }
+  }
+}
+
 void CheckTargets(const pipeline::Pod& pod, discovery::PodMode mode) {
   discovery::PodTargetOptions options;
   options.mode = mode;
@@ -84,6 +116,7 @@ void CheckTargets(const pipeline::Pod& pod, discovery::PodMode mode) {
     if (!IsPodIpOrLoopback(parsed->host, pod, pod_mode)) {
       Fail("a target that does not point at the pod: " + url);
     }
+    CheckWithinLimits(target.instance, options.limits);
     try {
       (void)expvar::check::Compile(target.instance);
     } catch (const std::exception& e) {

@@ -151,6 +151,22 @@ spec:
         - {{ .Values.maxTargetsPerPod | quote }}
         - --max-targets-per-node
         - {{ .Values.maxTargetsPerNode | quote }}
+        {{- with .Values.annotationLimits }}
+        - --annotation-max-body-bytes
+        - {{ .maxBodyBytes | int64 | quote }}
+        - --annotation-max-timeout
+        - {{ .maxTimeoutSeconds | quote }}
+        - --annotation-max-returned-metrics
+        - {{ .maxReturnedMetrics | quote }}
+        - --annotation-min-interval
+        - {{ .minIntervalSeconds | quote }}
+        - --annotation-max-metric-items
+        - {{ .maxMetricItems | quote }}
+        - --annotation-max-tags
+        - {{ .maxTags | quote }}
+        - --annotation-max-tag-length
+        - {{ .maxTagLength | quote }}
+        {{- end }}
         {{- if .Values.webConfig.secretName }}
         - --web-config-file
         - /etc/expvar-collector/web/web.yml
