@@ -23,6 +23,7 @@
 #include "discovery/kube/pod_watcher.h"
 #include "discovery/pod_targets.h"
 #include "discovery/podinfo.h"
+#include "http/body_budget.h"
 #include "schedule/scheduler.h"
 #include "sink/registry.h"
 
@@ -201,7 +202,8 @@ class Daemon {
         sinks_(SinksFor(options, io_)),
         observer_(self_metrics_),
         scheduler_(io_, SinkPointers(sinks_), &observer_,
-                   {WholeMilliseconds(options.interval_seconds), 1000ms}),
+                   {WholeMilliseconds(options.interval_seconds), 1000ms,
+                    std::make_shared<http::BodyBudget>(options.max_bodies_in_flight_bytes)}),
         server_(admin_io_, AdminOptionsFor(options), Collectables(self_metrics_, sinks_),
                 [this] { return scheduler_.StatusJson(); }),
         heap_trimmer_(io_),

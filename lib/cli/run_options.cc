@@ -80,6 +80,8 @@ po::options_description OptionsDescription(RunOptions& o, std::vector<Binding>& 
   add("max-targets-per-node", &o.max_targets_per_node,
       "most annotation targets in all (0: no limit); older pods are admitted first");
   add("interval", &o.interval_seconds, "default seconds between scrapes of a target");
+  add("max-bodies-in-flight-bytes", &o.max_bodies_in_flight_bytes,
+      "response bodies held in memory at once over every target; beyond it a scrape fails");
   add("annotation-max-body-bytes", &o.annotation_max_body_bytes,
       "most max_body_bytes a pod annotation may ask for");
   add("annotation-max-timeout", &o.annotation_max_timeout_seconds,
@@ -193,6 +195,7 @@ std::string DescribeRunOptions(const RunOptions& o) {
       << " allow_any_host=" << (o.allow_any_host ? "true" : "false")
       << " max_targets_per_pod=" << o.max_targets_per_pod
       << " max_targets_per_node=" << o.max_targets_per_node
+      << " max_bodies_in_flight_bytes=" << o.max_bodies_in_flight_bytes
       << " annotation_max_body_bytes=" << o.annotation_max_body_bytes
       << " annotation_max_timeout=" << o.annotation_max_timeout_seconds << "s"
       << " annotation_max_returned_metrics=" << o.annotation_max_returned_metrics

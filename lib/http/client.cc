@@ -150,6 +150,12 @@ struct Client::Impl {
   }
 
   std::string Describe(const StepError& err) const {
+    if (err.ec == asio::error::no_buffer_space) {
+      return "response body at " + std::to_string(refused_bytes_) +
+             " bytes would take the bodies in flight over the budget of " +
+             std::to_string(options_.body_budget->capacity()) +
+             " bytes (--max-bodies-in-flight-bytes); try again later";
+    }
     if (err.ec == bhttp::error::body_limit) {
       return "response body exceeds " + std::to_string(options_.max_body_bytes) + " bytes";
     }
@@ -258,8 +264,19 @@ struct Client::Impl {
   asio::awaitable<StepError> WriteRead(Stream& stream, Parser& parser) {
     auto [write_ec, written] = co_await bhttp::async_write(stream, request_, kNoThrow);
     if (write_ec) co_return StepError{write_ec, "sending request"};
-    auto [read_ec, read] = co_await bhttp::async_read(stream, buffer_, parser, kNoThrow);
-    if (read_ec) co_return StepError{read_ec, "reading response"};
+    // Read piece by piece so that the body's memory is charged to the shared budget as it
+    // grows: a target trickling a large body holds only what it has sent so far.
+    reservation_ =
+        options_.body_budget ? options_.body_budget->Reserve() : BodyBudget::Reservation();
+    while (!parser.is_done()) {
+      auto [read_ec, read] = co_await bhttp::async_read_some(stream, buffer_, parser, kNoThrow);
+      if (read_ec) co_return StepError{read_ec, "reading response"};
+      const std::size_t held = parser.get().body().capacity();
+      if (!reservation_.GrowTo(held)) {
+        refused_bytes_ = held;
+        co_return StepError{asio::error::no_buffer_space, "reserving memory"};
+      }
+    }
     co_return StepError{};
   }
 
@@ -283,8 +300,9 @@ struct Client::Impl {
     return true;
   }
 
-  static FetchResult Finish(Response response) {
+  FetchResult Finish(Response response) {
     FetchResult result;
+    result.reservation = std::move(reservation_);
     result.status = response.result_int();
     result.body = std::move(response.body());
     result.bytes_read = result.body.size();
@@ -303,6 +321,8 @@ struct Client::Impl {
   std::optional<TlsStream> tls_;                // https
   beast::flat_buffer buffer_;
   Clock::time_point deadline_;
+  BodyBudget::Reservation reservation_;  // the body being read; handed to the FetchResult
+  std::size_t refused_bytes_ = 0;        // for the message when the budget refused a body
 };
 
 Client::Client(boost::asio::any_io_executor executor, Url url, ClientOptions options)

@@ -1,6 +1,8 @@
 // Fetches one URL over HTTP/1.1 or HTTPS with a reusable keep-alive connection.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -8,9 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-
+#include "http/body_budget.h"
 #include "http/url.h"
 
 namespace expvar::http {
@@ -26,14 +26,18 @@ struct ClientOptions {
   std::string tls_cert;         // client certificate PEM file
   std::string tls_private_key;  // client key PEM file
   int max_redirects = 5;        // only to the same scheme, host and port
+  // Shared by every target's client: a body stops being read (the fetch fails) when its memory
+  // would take the bodies held at once over the budget. Null: no global bound.
+  std::shared_ptr<BodyBudget> body_budget;
 };
 
 struct FetchResult {
-  bool ok = false;           // a 2xx response whose body was read completely
-  int status = 0;            // HTTP status, 0 when no response
+  bool ok = false;  // a 2xx response whose body was read completely
+  int status = 0;   // HTTP status, 0 when no response
   std::string body;
-  std::string error;         // why !ok; never contains credentials
+  std::string error;  // why !ok; never contains credentials
   std::size_t bytes_read = 0;
+  BodyBudget::Reservation reservation;  // holds the body's bytes against the budget until dropped
 };
 
 // One client per target. Not thread-safe: one Get() at a time (the worker guarantees it).

@@ -99,7 +99,7 @@ void Scheduler::Apply(const std::vector<TargetSpec>& desired, std::vector<Source
     milliseconds window = std::min(batch_window, interval);
     try {
       auto worker = std::make_shared<Worker>(io_, digest, *spec, interval, PhaseOf(digest, window),
-                                             WorkerDeps{sinks_, observer_});
+                                             WorkerDeps{sinks_, observer_, options_.body_budget});
       worker->Start();
       spdlog::info("target {} added from {} (every {} ms)", worker->Status().url, spec->source,
                    interval.count());

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "http/body_budget.h"
 #include "pipeline/observer.h"
 #include "pipeline/sink.h"
 #include "pipeline/target.h"
@@ -23,6 +24,8 @@ struct SchedulerOptions {
   // Newly added targets are first scraped within this window (jittered, and shorter for small
   // batches: 10 targets a millisecond), then on their phase.
   std::chrono::milliseconds first_scrape_window{1'000};
+  // Response bodies held at once over all targets (null: no bound); see http::BodyBudget.
+  std::shared_ptr<http::BodyBudget> body_budget;
 };
 
 class Scheduler {

@@ -68,6 +68,18 @@ http::ClientOptions ClientOptionsFor(const pipeline::Instance& instance,
   return options;
 }
 
+namespace {
+
+http::ClientOptions ClientOptionsWithBudget(const pipeline::Instance& instance,
+                                            std::optional<milliseconds> interval,
+                                            std::shared_ptr<http::BodyBudget> budget) {
+  http::ClientOptions options = ClientOptionsFor(instance, interval);
+  options.body_budget = std::move(budget);
+  return options;
+}
+
+}  // namespace
+
 http::Url FetchUrl(const check::Plan& plan, const pipeline::Instance& instance) {
   http::Url url = ParsedUrl(plan.url);
   std::string error;
@@ -86,7 +98,8 @@ Worker::Worker(asio::io_context& io, std::string id, const TargetSpec& spec, mil
       id_(std::move(id)),
       plan_(check::Compile(spec.instance)),
       entity_(std::make_shared<const pipeline::Entity>(spec.entity)),
-      client_(strand_, FetchUrl(plan_, spec.instance), ClientOptionsFor(spec.instance, interval)),
+      client_(strand_, FetchUrl(plan_, spec.instance),
+              ClientOptionsWithBudget(spec.instance, interval, deps.body_budget)),
       interval_(interval),
       first_delay_(first_delay),
       deps_(std::move(deps)),

@@ -54,6 +54,7 @@ http::Url FetchUrl(const check::Plan& plan, const pipeline::Instance& instance);
 struct WorkerDeps {
   std::vector<pipeline::Sink*> sinks;
   pipeline::ScrapeObserver* observer = nullptr;
+  std::shared_ptr<http::BodyBudget> body_budget;  // shared by every target; may be null
 };
 
 class Worker : public std::enable_shared_from_this<Worker> {

@@ -70,7 +70,8 @@ std::vector<FetchResult> FetchSeveral(const std::string& url, ClientOptions opti
 
 FetchResult FetchOne(const std::string& url, ClientOptions options = ShortTimeout()) {
   auto results = FetchSeveral(url, std::move(options), 1);
-  return results.empty() ? FetchResult{} : results.front();
+  if (results.empty()) return FetchResult{};
+  return std::move(results.front());
 }
 
 TestReply Ok(std::string body = kJson) {
@@ -140,6 +141,29 @@ TEST(ClientTest, Returns200BodyAndSendsDefaultHeaders) {
   EXPECT_EQ(requests[0].Header("user-agent"), "expvar-collector");
   EXPECT_EQ(requests[0].Header("accept"), "application/json");
   EXPECT_EQ(requests[0].Header("authorization"), "");
+}
+
+// Many targets serving large documents at once cannot exhaust memory: bodies are charged to a
+// shared budget as they arrive, and the one that would overdraw it fails with the reason.
+TEST(ClientTest, BodiesAreChargedToTheSharedBudget) {
+  TestServer server([](const TestRequest&) { return Ok(std::string(200 * 1024, ' ') + "{}"); });
+  ClientOptions options = ShortTimeout();
+  options.body_budget = std::make_shared<BodyBudget>(64 * 1024);
+  const auto refused = FetchOne(server.Url("/debug/vars"), options);
+  EXPECT_FALSE(refused.ok);
+  EXPECT_TRUE(
+      Contains(refused.error, "over the budget of 65536 bytes (--max-bodies-in-flight-bytes)"))
+      << refused.error;
+  EXPECT_EQ(options.body_budget->in_use(), 0u);
+
+  options.body_budget = std::make_shared<BodyBudget>(1024 * 1024);
+  {
+    const auto fetched = FetchOne(server.Url("/debug/vars"), options);
+    ASSERT_TRUE(fetched.ok) << fetched.error;
+    EXPECT_GE(fetched.reservation.bytes(), fetched.body.size());
+    EXPECT_EQ(options.body_budget->in_use(), fetched.reservation.bytes());  // held with the body
+  }
+  EXPECT_EQ(options.body_budget->in_use(), 0u);
 }
 
 TEST(ClientTest, EmptyPathRequestsSlash) {

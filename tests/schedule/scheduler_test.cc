@@ -58,7 +58,7 @@ class SchedulerTest : public ::testing::Test {
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
   RecordingSink sink_;
-  Scheduler scheduler_{io_, {&sink_}, nullptr, SchedulerOptions{1000ms, 50ms}};
+  Scheduler scheduler_{io_, {&sink_}, nullptr, SchedulerOptions{1000ms, 50ms, nullptr}};
   std::thread thread_;
 };
 
@@ -80,7 +80,7 @@ TEST_F(SchedulerTest, ScrapesEachTargetOnItsInterval) {
 
 // A pod event adds one target; it must not wait out the window meant for a start's thousands.
 TEST_F(SchedulerTest, ALoneNewTargetIsScrapedAtOnceWhateverTheWindow) {
-  Scheduler patient{io_, {&sink_}, nullptr, SchedulerOptions{60s, 60s}};
+  Scheduler patient{io_, {&sink_}, nullptr, SchedulerOptions{60s, 60s, nullptr}};
   TargetSpec a = Spec("alone", 60'000);
   std::string id = InstanceDigest(a.instance);
   auto start = std::chrono::steady_clock::now();
