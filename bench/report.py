@@ -413,6 +413,24 @@ def e2e_sections(w, args, e2e, discovery):
     w('')
 
 
+def peak_rss_section(w, path):
+    """bench/peak_rss.py: the daemon's peak RSS with ten ~8 MiB documents at once."""
+    w('## Peak RSS with large documents (`bench/peak_rss.py`)')
+    w('')
+    if not path or not os.path.exists(path):
+        w('Not measured in this run.')
+        w('')
+        return
+    with open(path, encoding='utf-8') as f:
+        for line in f.read().rstrip('\n').split('\n'):
+            w(line)
+    w('')
+    w('Bodies are charged to `--max-bodies-in-flight-bytes` as they arrive and given back once')
+    w('the check has run; the scrapes that would overdraw it fail with an error naming the flag.')
+    w('The goal (design.md §7, the untrusted-annotations issue) is a peak under 200 MB.')
+    w('')
+
+
 def soak_section(w, path):
     """The last scripts/soak.sh result (an hour, not run by bench/run.sh), with its date."""
     w('## Soak (`scripts/soak.sh`: an hour of pod churn, not in CI)')
@@ -448,6 +466,7 @@ def main():
     parser.add_argument('--discovery', help='discovery_latency output')
     parser.add_argument('--chart', help='PNG to draw with gnuplot (bench/scale.gp)')
     parser.add_argument('--soak', help='summary.md written by scripts/soak.sh, if any')
+    parser.add_argument('--peak-rss', help='bench/peak_rss.py output, if any')
     parser.add_argument('--out', required=True)
     args = parser.parse_args()
 
@@ -634,6 +653,7 @@ def main():
 
     e2e_sections(w, args, e2e, discovery)
 
+    peak_rss_section(w, args.peak_rss)
     soak_section(w, args.soak)
     with open(args.out, 'w', encoding='utf-8') as f:
         f.write('\n'.join(out))

@@ -113,9 +113,14 @@ run_session python3 "$ROOT/bench/e2e.py" --binary "$BUILD/expvar-collector" --ro
 run_session "$BUILD/bench/discovery_latency" --binary "$BUILD/expvar-collector" --pods 1000 \
   --rate 10 --seconds "$CHURN_SECONDS" --poll-ms 100 --out "$OUT/discovery.json"
 
+# --- peak RSS with ten ~8 MiB documents at once ---
+run_session python3 "$ROOT/bench/peak_rss.py" --binary "$BUILD/expvar-collector" \
+  --seconds 30 --out "$OUT/peak_rss.md"
+
 python3 "$ROOT/bench/report.py" --root "$ROOT" --cpp "$OUT/check_bench.json" \
   --python "$OUT/python.json" --verify "$OUT/verify.json" --commands "$COMMANDS" \
   --e2e "$OUT/e2e.json" --discovery "$OUT/discovery.json" \
   --chart "$ROOT/bench/results/scale.png" --soak "$BUILD/soak/summary.md" \
+  --peak-rss "$OUT/peak_rss.md" \
   --load-before "$LOAD_BEFORE" --load-after "$(cut -d' ' -f1-3 /proc/loadavg)" \
   --seconds "$((SECONDS - START))" --out "$ROOT/BENCHMARKS.md"
