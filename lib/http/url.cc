@@ -176,6 +176,15 @@ std::optional<Url> ParseUrl(std::string_view text, std::string* error) {
   }
   auto rest = text.substr(sep + 3);
   const auto authority_end = rest.find_first_of("/?#");
+  // An '@' after the host is almost always credentials with an unencoded '/', '?' or '#': the
+  // host would then be a piece of the user name (looked up in DNS) and the rest of the password
+  // would be shown as the path. Refused, without quoting any of it.
+  if (authority_end != std::string_view::npos &&
+      rest.find('@', authority_end) != std::string_view::npos) {
+    return Fail(error,
+                "'@' after the host: percent-encode '/', '?' and '#' in credentials (%2F, %3F, "
+                "%23)");
+  }
   if (!ParseAuthority(rest.substr(0, authority_end), &url, error)) return std::nullopt;
   rest = authority_end == std::string_view::npos ? std::string_view() : rest.substr(authority_end);
 

@@ -95,13 +95,27 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{"http://h h/", "whitespace"},
                       BadCase{"http://h/a\r\nX: y", "control"}));
 
+// A '/' left unencoded in a password made the rest parse as host "user" (a DNS lookup off the
+// node) with the password's tail as the path, shown on /status and in logs.
+TEST(ParseUrlTest, AnAtSignAfterTheHostIsRefused) {
+  for (const char* text : {"http://user:1/cret@127.0.0.1:9/debug/vars", "http://h/x@y",
+                           "http://h/?a=b@c", "http://h/#x@y"}) {
+    std::string error;
+    EXPECT_FALSE(ParseUrl(text, &error).has_value()) << text;
+    EXPECT_EQ(error.rfind("'@' after the host", 0), 0u) << error;
+  }
+  std::string error;
+  EXPECT_TRUE(ParseUrl("http://user:p%2Fss@127.0.0.1:9/debug/vars", &error)) << error;
+}
+
 TEST(ParseUrlTest, ErrorsNeverContainUserinfo) {
   const std::vector<std::string> inputs = {
       "http://admin:hunter2@h:0/", "http://admin:hunter2@h:99999/", "http://admin:hunter2@[::1/",
       "http://admin:hunter2@h!/",
       // An unescaped '/' in the password splits the authority early: the "port" is now a piece
       // of the password and must not be quoted back.
-      "http://admin:hun/ter2@h/", "http://admin:hunter2@/"};
+      "http://admin:hun/ter2@h/", "http://admin:hunter2@/", "http://admin:1/hunter2@h/",
+      "http://admin:hunter2@h/?next=admin@h"};
   for (const auto& text : inputs) {
     std::string error;
     EXPECT_FALSE(ParseUrl(text, &error).has_value()) << text;
