@@ -413,18 +413,25 @@ def e2e_sections(w, args, e2e, discovery):
     w('')
 
 
-def peak_rss_section(w, path):
-    """bench/peak_rss.py: the daemon's peak RSS with ten ~8 MiB documents at once."""
-    w('## Peak RSS with large documents (`bench/peak_rss.py`)')
-    w('')
+def copy_file(w, path, missing):
+    """Writes the file's lines and a blank line; `missing` instead when there is no file."""
     if not path or not os.path.exists(path):
-        w('Not measured in this run.')
+        w(missing)
         w('')
-        return
+        return False
     with open(path, encoding='utf-8') as f:
         for line in f.read().rstrip('\n').split('\n'):
             w(line)
     w('')
+    return True
+
+
+def peak_rss_section(w, path):
+    """bench/peak_rss.py: the daemon's peak RSS with ten ~8 MiB documents at once."""
+    w('## Peak RSS with large documents (`bench/peak_rss.py`)')
+    w('')
+    if not copy_file(w, path, 'Not measured in this run.'):
+        return
     w('Bodies are charged to `--max-bodies-in-flight-bytes` as they arrive and given back once')
     w('the check has run; the scrapes that would overdraw it fail with an error naming the flag.')
     w('The goal (design.md §7, the untrusted-annotations issue) is a peak under 200 MB.')
@@ -446,10 +453,7 @@ def soak_section(w, path):
     w('(after the first 1,000 targets started), "late" the median of the last tenth. Finished')
     w('%s.' % when.strftime('%Y-%m-%d %H:%M UTC'))
     w('')
-    with open(path, encoding='utf-8') as f:
-        for line in f.read().rstrip('\n').split('\n'):
-            w(line)
-    w('')
+    copy_file(w, path, '')
 
 
 def main():

@@ -95,18 +95,27 @@ std::map<std::string, std::string> StringMapField(const json::object& parent, st
   return out;
 }
 
+// Calls visit(element, element_path) for each object of the array `parent[key]` (none when it is
+// absent); an element that is not an object is an error naming it.
+template <typename Visit>
+void ForEachObject(const json::object& parent, std::string_view key, const std::string& path,
+                   Visit visit) {
+  const json::array* array = ArrayField(parent, key, path);
+  if (array == nullptr) return;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const std::string element_path = common::Indexed(path, i);
+    visit(ObjectElement((*array)[i], element_path), element_path);
+  }
+}
+
 std::vector<OwnerReference> ReadOwnerReferences(const json::object& metadata) {
   std::vector<OwnerReference> owners;
-  const std::string owners_path = "metadata.ownerReferences";
-  const json::array* references = ArrayField(metadata, "ownerReferences", owners_path);
-  if (references == nullptr) return owners;
-  for (std::size_t i = 0; i < references->size(); ++i) {
-    const std::string path = common::Indexed(owners_path, i);
-    const json::object& reference = ObjectElement((*references)[i], path);
-    owners.push_back({StringField(reference, "kind", path + ".kind"),
-                      StringField(reference, "name", path + ".name"),
-                      BoolField(reference, "controller", path + ".controller")});
-  }
+  ForEachObject(metadata, "ownerReferences", "metadata.ownerReferences",
+                [&](const json::object& reference, const std::string& path) {
+                  owners.push_back({StringField(reference, "kind", path + ".kind"),
+                                    StringField(reference, "name", path + ".name"),
+                                    BoolField(reference, "controller", path + ".controller")});
+                });
   return owners;
 }
 
@@ -137,13 +146,10 @@ Container ReadContainer(const json::object& container_json, const std::string& p
   Container container;
   container.name = StringField(container_json, "name", path + ".name");
   container.image = StringField(container_json, "image", path + ".image");
-  const std::string ports_path = path + ".ports";
-  if (const json::array* ports = ArrayField(container_json, "ports", ports_path)) {
-    for (std::size_t i = 0; i < ports->size(); ++i) {
-      const std::string port_path = common::Indexed(ports_path, i);
-      container.ports.push_back(ReadPort(ObjectElement((*ports)[i], port_path), port_path));
-    }
-  }
+  ForEachObject(container_json, "ports", path + ".ports",
+                [&](const json::object& port, const std::string& port_path) {
+                  container.ports.push_back(ReadPort(port, port_path));
+                });
   return container;
 }
 
@@ -152,12 +158,10 @@ void ReadSpec(const json::object& pod_json, Pod& pod) {
   if (spec == nullptr) return;
   pod.node_name = StringField(*spec, "nodeName", "spec.nodeName");
   pod.host_network = BoolField(*spec, "hostNetwork", "spec.hostNetwork");
-  const json::array* containers = ArrayField(*spec, "containers", "spec.containers");
-  if (containers == nullptr) return;
-  for (std::size_t i = 0; i < containers->size(); ++i) {
-    const std::string path = common::Indexed("spec.containers", i);
-    pod.containers.push_back(ReadContainer(ObjectElement((*containers)[i], path), path));
-  }
+  ForEachObject(*spec, "containers", "spec.containers",
+                [&](const json::object& container, const std::string& path) {
+                  pod.containers.push_back(ReadContainer(container, path));
+                });
 }
 
 bool ReadReady(const json::object& status) {
@@ -178,32 +182,28 @@ bool ReadReady(const json::object& status) {
 std::vector<std::string> ReadPodIps(const json::object& status, const std::string& pod_ip) {
   std::vector<std::string> ips;
   if (!pod_ip.empty()) ips.push_back(pod_ip);
-  const json::array* pod_ips = ArrayField(status, "podIPs", "status.podIPs");
-  if (pod_ips == nullptr) return ips;
-  for (std::size_t i = 0; i < pod_ips->size(); ++i) {
-    const std::string path = common::Indexed("status.podIPs", i);
-    std::string ip = StringField(ObjectElement((*pod_ips)[i], path), "ip", path + ".ip");
-    if (!ip.empty() && ip != pod_ip) ips.push_back(std::move(ip));
-  }
+  ForEachObject(status, "podIPs", "status.podIPs",
+                [&](const json::object& entry, const std::string& path) {
+                  std::string ip = StringField(entry, "ip", path + ".ip");
+                  if (!ip.empty() && ip != pod_ip) ips.push_back(std::move(ip));
+                });
   return ips;
 }
 
 // A container counts as running when its status has a `state.running` object (even an empty
 // one): `waiting` and `terminated` are the other states.
 void ReadContainerStatuses(const json::object& status, Pod& pod) {
-  const json::array* statuses = ArrayField(status, "containerStatuses", "status.containerStatuses");
-  if (statuses == nullptr) return;
-  for (std::size_t i = 0; i < statuses->size(); ++i) {
-    const std::string path = common::Indexed("status.containerStatuses", i);
-    const json::object& container_status = ObjectElement((*statuses)[i], path);
-    const std::string name = StringField(container_status, "name", path + ".name");
-    const json::object* state = ObjectField(container_status, "state", path + ".state");
-    bool running =
-        state != nullptr && ObjectField(*state, "running", path + ".state.running") != nullptr;
-    for (Container& container : pod.containers) {
-      if (container.name == name) container.running = running;
-    }
-  }
+  ForEachObject(status, "containerStatuses", "status.containerStatuses",
+                [&](const json::object& container_status, const std::string& path) {
+                  const std::string name = StringField(container_status, "name", path + ".name");
+                  const json::object* state =
+                      ObjectField(container_status, "state", path + ".state");
+                  bool running = state != nullptr &&
+                                 ObjectField(*state, "running", path + ".state.running") != nullptr;
+                  for (Container& container : pod.containers) {
+                    if (container.name == name) container.running = running;
+                  }
+                });
 }
 
 void ReadStatus(const json::object& pod_json, Pod& pod) {
