@@ -1,7 +1,10 @@
 #include "check/path.h"
 
+#include <re2/re2.h>
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -22,12 +25,16 @@ bool IsLiteralSegment(std::string_view s) {
   return true;
 }
 
-// Limits on a regex segment, which anyone who can annotate a pod may write. libstdc++'s
-// std::regex compiles by recursing over the pattern (100 KB overflows the stack) and reads the
-// numbers of "{n,m}" and "\\n" into a long without overflow checks (undefined behaviour, found
-// by conf_fuzz). Datadog users' patterns are a few dozen bytes and count to a handful.
+// Limits on a regex segment, which anyone who can annotate a pod may write. Datadog users'
+// patterns are a few dozen bytes and count to a handful. RE2 refuses counts above 1000 itself
+// (nested ones multiplied), but see CheckRepeatCounts.
 constexpr std::size_t kMaxRegexBytes = 1024;
-constexpr std::size_t kMaxRegexNumber = 1000;
+constexpr std::size_t kMaxRegexCount = 1000;
+// What one compiled pattern may take (RE2's default is 8 MiB). It also bounds the work per key
+// character: RE2 falls back from its DFA to an NFA that steps through the whole program, so
+// (.*){1,1000} (11,000 instructions) takes about 0.2 s on a 10,000-byte key. Ordinary patterns
+// compile to tens of instructions; \pL, one of the largest classes, to about 1,200.
+constexpr std::int64_t kMaxRegexMemory = 1 << 20;
 
 // The pattern as quoted in errors: bounded, so a huge one does not flood the log.
 std::string QuotedPattern(std::string_view pattern) {
@@ -37,45 +44,104 @@ std::string QuotedPattern(std::string_view pattern) {
          std::to_string(pattern.size()) + " bytes)";
 }
 
-// Throws when a repetition count ("{n}", "{n,}", "{n,m}") or a back-reference number ("\\n")
-// exceeds kMaxRegexNumber; stops reading at the first digit beyond it, so nothing overflows.
-void CheckRegexNumbers(std::string_view pattern) {
-  for (std::size_t i = 0; i < pattern.size(); ++i) {
-    const bool escape = pattern[i] == '\\';
-    if (!escape && pattern[i] != '{') continue;
-    for (std::size_t j = i + 1; j < pattern.size();) {
-      std::size_t value = 0, digits = 0;
-      for (; j < pattern.size() && IsAsciiDigit(pattern[j]); ++j, ++digits) {
-        value = value * 10 + static_cast<std::size_t>(pattern[j] - '0');
-        if (value > kMaxRegexNumber) {
-          throw std::invalid_argument("regex " + QuotedPattern(pattern) + ": a count above " +
-                                      std::to_string(kMaxRegexNumber));
-        }
-      }
-      if (escape || digits == 0 || j >= pattern.size() || pattern[j] != ',') break;
-      ++j;  // on to the m of {n,m}
+// RE2 takes a count whose number is too long for its parser (above 10^8, as in
+// "a{6666666666666666666666}") as literal text, where Python and Go refuse it: a pattern meant
+// as a count must not silently match a string instead. Throws when a count ("{n}", "{n,}",
+// "{n,m}", outside character classes and escapes) exceeds kMaxRegexCount; stops reading digits
+// past it, so nothing overflows.
+void CheckRepeatCounts(std::string_view pattern) {
+  auto at = [&](std::size_t i) { return i < pattern.size() ? pattern[i] : '\0'; };
+  // Reads the number at `i`; false when there is none.
+  auto read_number = [&](std::size_t& i, std::size_t& value) {
+    const std::size_t first = i;
+    value = 0;
+    for (; IsAsciiDigit(at(i)); ++i) {
+      if (value <= kMaxRegexCount) value = value * 10 + static_cast<std::size_t>(at(i) - '0');
     }
-    if (escape) ++i;  // the escaped character is not a '{' or a '\\'
+    return i > first;
+  };
+  bool in_class = false;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '\\') {
+      ++i;  // the escaped character is literal, in a class or not
+    } else if (in_class) {
+      if (c == ']') {
+        in_class = false;
+      } else if (c == '[' && at(i + 1) == ':') {  // [:alpha:] inside a class
+        if (auto close = pattern.find(":]", i + 2); close != std::string_view::npos) i = close + 1;
+      }
+    } else if (c == '[') {
+      in_class = true;
+      if (at(i + 1) == '^') ++i;
+      if (at(i + 1) == ']') ++i;  // a ']' right after the '[' (or "[^") is a member
+    } else if (c == '{') {
+      std::size_t j = i + 1, low = 0, high = 0;
+      if (!read_number(j, low)) continue;
+      if (at(j) == ',') read_number(++j, high);
+      if (at(j) != '}') continue;  // not a count: RE2 reads the '{' as a literal
+      if (low > kMaxRegexCount || high > kMaxRegexCount) {
+        throw std::invalid_argument("regex " + QuotedPattern(pattern) + ": a count above " +
+                                    std::to_string(kMaxRegexCount));
+      }
+      i = j;
+    }
   }
 }
 
-// Compiles one regex segment, or throws std::invalid_argument saying why not. __polynomial (a
-// libstdc++ extension) selects the automaton executor: time linear in the key's length and no
-// recursion per character, where the default backtracking one takes exponential time on
-// "(a+)+b" against a row of a's and overflows the stack on a 100 KB key. It refuses
-// back-references, which cannot be matched in linear time.
-std::shared_ptr<const std::regex> CompileSegment(const std::string& pattern) {
+// Why RE2 refused `compiled`, for a log line: its error text quotes the offending fragment,
+// which may be the whole pattern, so the fragment is bounded like the pattern itself.
+std::string CompileError(const re2::RE2& compiled, std::string_view pattern) {
+  constexpr const char* kWhyNoBackReferences =
+      " (Python allows them; RE2, which matches in time linear in the key, cannot)";
+  const std::string& arg = compiled.error_arg();
+  switch (compiled.error_code()) {
+    case re2::RE2::ErrorBadEscape:
+      if (arg.size() == 2 && arg[1] >= '1' && arg[1] <= '9') {
+        return "back-reference " + arg + " is not supported" + kWhyNoBackReferences;
+      }
+      break;
+    case re2::RE2::ErrorBadPerlOp:
+      if (pattern.find("(?P=") != std::string_view::npos) {
+        return std::string("back-reference (?P=name) is not supported") + kWhyNoBackReferences;
+      }
+      break;
+    case re2::RE2::ErrorRepeatSize:
+      return "repetition " + QuotedPattern(arg) + ": counts go up to " +
+             std::to_string(kMaxRegexCount) +
+             ", nested ones multiplied together, and {n,m} needs n <= m";
+    case re2::RE2::ErrorPatternTooLarge:
+      return "compiles to more than the " + std::to_string(kMaxRegexMemory >> 20) +
+             " MiB a pattern may take";
+    default:
+      break;
+  }
+  // "missing ): a/(b": RE2's text for the code, then the fragment.
+  std::string what = compiled.error();
+  if (arg.empty() || what.size() < arg.size() + 2) return what;
+  what.resize(what.size() - arg.size() - 2);
+  return arg == pattern ? what : what + ": " + QuotedPattern(arg);
+}
+
+// Compiles one regex segment, or throws std::invalid_argument saying why not. RE2 matches in
+// time linear in the key's length without recursing per character, so "(a+)+b" against a row
+// of a's cannot hang a worker nor a 1 MB key overflow the stack.
+std::shared_ptr<const re2::RE2> CompileSegment(const std::string& pattern) {
   if (pattern.size() > kMaxRegexBytes) {
     throw std::invalid_argument("regex " + QuotedPattern(pattern) + ": longer than " +
                                 std::to_string(kMaxRegexBytes) + " bytes");
   }
-  CheckRegexNumbers(pattern);
-  try {
-    return std::make_shared<const std::regex>(
-        pattern, std::regex::ECMAScript | std::regex_constants::__polynomial);
-  } catch (const std::regex_error& e) {
-    throw std::invalid_argument("cannot compile regex " + QuotedPattern(pattern) + ": " + e.what());
+  CheckRepeatCounts(pattern);
+  re2::RE2::Options options;
+  options.set_log_errors(false);  // the error is thrown, and reported once by the caller
+  options.set_max_mem(kMaxRegexMemory);
+  options.set_dot_nl(false);  // '.' stops at '\n', as in Python
+  auto compiled = std::make_shared<const re2::RE2>(pattern, options);
+  if (!compiled->ok()) {
+    throw std::invalid_argument("cannot compile regex " + QuotedPattern(pattern) + ": " +
+                                CompileError(*compiled, pattern));
   }
+  return compiled;
 }
 
 // Array indices are matched as their decimal text, like Python's str(index). A deque keeps
@@ -89,7 +155,7 @@ std::string_view IndexName(std::size_t index, std::deque<std::string>& names) {
 
 bool PathSegment::Matches(std::string_view key) const {
   if (is_literal) return key == text;
-  return std::regex_match(key.begin(), key.end(), *pattern);
+  return re2::RE2::FullMatch(key, *pattern);
 }
 
 std::vector<std::string> SplitPath(std::string_view path) {

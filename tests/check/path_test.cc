@@ -5,6 +5,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <optional>
 
 namespace expvar::check {
 namespace {
@@ -77,8 +78,8 @@ TEST(CompiledPath, BadRegexIsRejectedWithTheSegment) {
   }
 }
 
-// What a pod annotation may put in a path must not crash or hang the collector (libstdc++'s
-// default std::regex executor backtracks: exponential time, and a stack frame per character).
+// What a pod annotation may put in a path must not crash or hang the collector (a backtracking
+// matcher takes exponential time and a stack frame per character; RE2 neither).
 TEST(CompiledPath, RegexesRunInLinearTimeWithoutRecursingPerCharacter) {
   const std::string long_key(200'000, 'a');
   boost::json::object doc;
@@ -87,10 +88,64 @@ TEST(CompiledPath, RegexesRunInLinearTimeWithoutRecursingPerCharacter) {
   std::size_t matched = 0;
   CompiledPath(".*").ForEachMatch(doc, [&](const auto&, const auto&) { ++matched; });
   EXPECT_EQ(matched, 2u);
-  // Backtracking takes 2^40 steps here; the automaton a few thousand.
+  // Backtracking takes 2^40 steps here; RE2 a few thousand.
   matched = 0;
   CompiledPath("(a+)+b").ForEachMatch(doc, [&](const auto&, const auto&) { ++matched; });
   EXPECT_EQ(matched, 0u);
+}
+
+TEST(CompiledPath, GoSyntaxSuchAsCaseInsensitiveFlagIsAccepted) {
+  EXPECT_EQ(Matches("http/(?i)get/count", kDoc), (V{"http.GET.count=3", "http.get.count=5"}));
+  EXPECT_EQ(Matches("http/(?i:p)OST/count", kDoc), V{"http.POST.count=4"});
+  EXPECT_EQ(Matches("memstats/\\pL+oc", kDoc), (V{"memstats.Alloc=1", "memstats.HeapAlloc=2"}));
+}
+
+TEST(CompiledPath, DotStopsAtNewlineAsInPython) {
+  boost::json::object doc;
+  doc["a\nb"] = 1;
+  doc["a-b"] = 2;
+  std::size_t matched = 0;
+  CompiledPath("a.b").ForEachMatch(doc, [&](const auto&, const auto&) { ++matched; });
+  EXPECT_EQ(matched, 1u);
+}
+
+// Patterns that blow up into huge automata are refused when compiled, or, within the memory
+// bound, still answer on a long key (no timing assert: the machine may be slow or sanitized).
+TEST(CompiledPath, PathologicalRepetitionsAreRefusedOrStillAnswer) {
+  boost::json::object doc;
+  doc[std::string(10'000, 'a')] = 1;
+  for (const char* path :
+       {"(.*){1,1000}", "((a?){100}){150}", "(.*){1,1000}b", "(((a{30}){30}){30})"}) {
+    std::string pattern(path);
+    std::optional<CompiledPath> compiled;
+    try {
+      compiled.emplace(path);
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("cannot compile regex"), std::string::npos) << path;
+      continue;
+    }
+    std::size_t matched = 0;
+    compiled->ForEachMatch(doc, [&](const auto&, const auto&) { ++matched; });
+    EXPECT_EQ(matched, pattern.back() == 'b' ? 0u : 1u) << path;
+  }
+  // Nested counts multiply past the limit: refused before anything is built.
+  std::string error;
+  try {
+    CompiledPath("((a?){100}){150}");
+  } catch (const std::invalid_argument& e) {
+    error = e.what();
+  }
+  EXPECT_NE(error.find("nested ones multiplied"), std::string::npos) << error;
+  // Over the memory a pattern may take: the 1,024-byte limit alone would allow it.
+  std::string huge;
+  while (huge.size() + 12 <= 1024) huge += "(.*){1,1000}";
+  try {
+    CompiledPath compiled(huge);
+    ADD_FAILURE() << "expected the memory bound to refuse it";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("MiB a pattern may take"), std::string::npos) << e.what();
+    EXPECT_LT(std::string(e.what()).size(), 250u);
+  }
 }
 
 std::vector<std::string> MatchedKeys(const CompiledPath& path, const boost::json::value& doc,
@@ -117,6 +172,17 @@ TEST(MatchMemo, AnswersLikeTheRegexPerPatternAndStaysBounded) {
   }
 }
 
+// Keys are matched as UTF-8, as Python and Go match text: '.' is one character. Bytes that are
+// not valid UTF-8 (Boost.JSON lets them through) are matched by no '.', as documented.
+TEST(CompiledPath, KeysAreMatchedAsUtf8) {
+  boost::json::object doc;
+  doc["caf\xc3\xa9"] = 1;
+  doc["bad\xff"] = 2;
+  EXPECT_EQ(MatchedKeys(CompiledPath("caf."), doc, nullptr), V{"caf\xc3\xa9"});
+  EXPECT_EQ(MatchedKeys(CompiledPath("(?i)CAF\xc3\x89"), doc, nullptr), V{"caf\xc3\xa9"});
+  EXPECT_EQ(MatchedKeys(CompiledPath("bad.*"), doc, nullptr), V{});
+}
+
 std::string RegexError(const std::string& path) {
   try {
     CompiledPath compiled(path);
@@ -132,15 +198,35 @@ TEST(CompiledPath, RegexesBeyondTheLimitsAreRefusedWithAShortQuote) {
   EXPECT_NE(error.find("longer than 1024 bytes"), std::string::npos) << error;
   EXPECT_NE(error.find("(2002 bytes)"), std::string::npos) << error;
   EXPECT_LT(error.size(), 200u);
-  // Found by conf_fuzz: libstdc++ reads these numbers into a long without overflow checks.
-  for (const char* path : {"a{6666666666666666666666}", "a{2,99999999999999999999}",
-                           "x/(a)\\99999999999999999999", "a{1001}"}) {
+  // RE2 would read the first two as literal text (its parser stops at 10^8); Python and Go
+  // refuse them, and so do we.
+  for (const char* path :
+       {"a{6666666666666666666666}", "a{2,99999999999999999999}", "a{1001}", "x/a{1001,}"}) {
     EXPECT_NE(RegexError(path).find("a count above 1000"), std::string::npos) << path;
   }
   EXPECT_EQ(RegexError("a{2,1000}"), "");
   EXPECT_EQ(RegexError("\\d{3}"), "");
-  EXPECT_EQ(RegexError("\\{99999}"), "");  // an escaped brace is a literal, not a count
-  EXPECT_NE(RegexError("(a)\\1").find("cannot compile regex"), std::string::npos);
+  EXPECT_EQ(RegexError("\\{99999}"), "");   // an escaped brace is a literal, not a count
+  EXPECT_EQ(RegexError("[{99999}]+"), "");  // so is one in a character class
+  EXPECT_EQ(RegexError("[[:alpha:]{99999}]"), "");
+  EXPECT_EQ(RegexError("a{99999"), "");  // not a count: no closing brace
+  EXPECT_NE(RegexError("a{2,1}").find("{n,m} needs n <= m"), std::string::npos);
+  // The error quotes at most 64 bytes of the pattern, even where RE2 would quote all of it.
+  const std::string unclosed = "(" + std::string(900, 'b');
+  error = RegexError(unclosed);
+  EXPECT_NE(error.find("missing )"), std::string::npos) << error;
+  EXPECT_LT(error.size(), 200u) << error;
+}
+
+TEST(CompiledPath, BackReferencesAreRefusedSayingWhy) {
+  for (const char* path : {"(a)\\1", "x/(a)\\99999999999999999999", "(?P<n>a)(?P=n)"}) {
+    const std::string error = RegexError(path);
+    EXPECT_NE(error.find("cannot compile regex"), std::string::npos) << path;
+    EXPECT_NE(error.find("back-reference"), std::string::npos) << error;
+    EXPECT_NE(error.find("Python allows them"), std::string::npos) << error;
+    EXPECT_NE(error.find("linear"), std::string::npos) << error;
+  }
+  EXPECT_NE(RegexError("(a)\\1").find("back-reference \\1 is not supported"), std::string::npos);
 }
 
 TEST(SplitPath, SplitsOnUnescapedSlashOnly) {
