@@ -94,9 +94,10 @@ bool IsAllowedHost(const Address& address, const std::vector<std::string>& allow
          (policy == HostPolicy::kLoopbackOrPodIp && IsLoopback(address));
 }
 
-// RFC 3986 userinfo: unreserved, pct-encoded, sub-delims and ':'. The HTTP client splits at the
-// last '@' so it agrees with the guard either way, but a '@' or '\' inside the userinfo reads
-// differently to people and to other parsers (http://evil\@10.0.0.5/ is evil to a browser).
+// RFC 3986 userinfo: unreserved, pct-encoded, sub-delims and ':'. ParseUrl (Boost.URL) already
+// refuses anything else; checked again because a '@' or '\' inside the userinfo reads differently
+// to people and to other parsers (http://evil\@10.0.0.5/ is evil to a browser), so the guard
+// must not depend on which parser the client uses.
 bool IsPlainUserinfo(std::string_view userinfo) {
   static constexpr std::string_view kAllowed = "-._~%!$&'()*+,;=:";
   return std::all_of(userinfo.begin(), userinfo.end(), [](char c) {

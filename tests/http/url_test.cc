@@ -55,8 +55,8 @@ INSTANTIATE_TEST_SUITE_P(
                  ""},
         GoodCase{"http://user:pass@h:99/p", "http", "user:pass", "h", "99", true, "/p", "", ""},
         GoodCase{"http://user@h/", "http", "user", "h", "80", false, "/", "", ""},
-        // The last '@' ends the userinfo, as in Python's urlparse.
-        GoodCase{"http://u:p@ss@h/", "http", "u:p@ss", "h", "80", false, "/", "", ""},
+        // Kept percent-encoded: the client decodes user and password for basic auth.
+        GoodCase{"http://u%40x:p%2Fw@h/", "http", "u%40x:p%2Fw", "h", "80", false, "/", "", ""},
         GoodCase{"http://my-svc.ns.svc.cluster.local:1/", "http", "", "my-svc.ns.svc.cluster.local",
                  "1", true, "/", "", ""},
         GoodCase{"http://h:65535/", "http", "", "h", "65535", true, "/", "", ""},
@@ -93,7 +93,12 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{"http://[::1]x/", "IPv6"}, BadCase{"http://::1/", "brackets"},
                       BadCase{"http://999.1.2.3/", "IPv4"}, BadCase{"http://h!/", "host"},
                       BadCase{"http://h h/", "whitespace"},
-                      BadCase{"http://h/a\r\nX: y", "control"}));
+                      BadCase{"http://h/a\r\nX: y", "control"},
+                      // RFC 3986 requires these. An unencoded '@' in the userinfo used to parse
+                      // (the last '@' ended it, as in Python's urlparse); now '@' must be %40.
+                      BadCase{"http://u:p@ss@h/", "'@' in the userinfo"},
+                      BadCase{"http://u\\@h/", "userinfo"}, BadCase{"http://[v1.x]/", "IPvFuture"},
+                      BadCase{"http://h/%zz", "RFC 3986"}, BadCase{"http://h/?a=b|c", "RFC 3986"}));
 
 // A '/' left unencoded in a password made the rest parse as host "user" (a DNS lookup off the
 // node) with the password's tail as the path, shown on /status and in logs.
@@ -115,7 +120,8 @@ TEST(ParseUrlTest, ErrorsNeverContainUserinfo) {
       // An unescaped '/' in the password splits the authority early: the "port" is now a piece
       // of the password and must not be quoted back.
       "http://admin:hun/ter2@h/", "http://admin:hunter2@/", "http://admin:1/hunter2@h/",
-      "http://admin:hunter2@h/?next=admin@h"};
+      "http://admin:hunter2@h/?next=admin@h", "http://admin:hunter2@ss@h/",
+      "http://admin:hunter2\\@h/"};
   for (const auto& text : inputs) {
     std::string error;
     EXPECT_FALSE(ParseUrl(text, &error).has_value()) << text;
