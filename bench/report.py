@@ -434,6 +434,8 @@ def peak_rss_section(w, path):
         return
     w('Bodies are charged to `--max-bodies-in-flight-bytes` as they arrive and given back once')
     w('the check has run; the scrapes that would overdraw it fail with an error naming the flag.')
+    w('Only the JSON values the plan\'s paths reach are built (check/pruned_parse), so the parse')
+    w('adds little to the bodies; the 10,000 annotation tags are cut to --annotation-max-tags.')
     w('The goal (design.md §7, the untrusted-annotations issue) is a peak under 200 MB.')
     w('')
 

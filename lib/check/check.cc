@@ -178,6 +178,21 @@ class RunCollector {
   std::size_t reported_ = 0;
 };
 
+// memstats/NumGC is one of the defaults; the pause ring is read outside the metric items.
+const CompiledPath& PauseRingPath() {
+  static const CompiledPath path("memstats/PauseNs");
+  return path;
+}
+
+// Every path a run reads: what its parse has to keep.
+std::vector<const CompiledPath*> PathsOf(const Plan& plan) {
+  std::vector<const CompiledPath*> paths;
+  paths.reserve(plan.metrics.size() + 1);
+  for (const auto& metric : plan.metrics) paths.push_back(&metric.path);
+  paths.push_back(&PauseRingPath());
+  return paths;
+}
+
 void CollectPauses(const boost::json::value& root, State& state, PauseSamples& out) {
   const auto* object = root.if_object();
   const auto* memstats = object ? object->if_contains("memstats") : nullptr;
@@ -250,9 +265,12 @@ Plan Compile(const pipeline::Instance& instance) {
 
 Result Run(const Plan& plan, std::string_view document, State& state, double now) {
   Result result;
-  // Every scrape's JSON lives in one arena that is released in one step.
-  boost::json::monotonic_resource arena;
-  ParsedDocument parsed = ParseDocument(document, &arena);
+  // Every scrape's JSON lives in one arena that is released in one step. Only what the plan's
+  // paths reach is kept, which for the defaults fits on the stack.
+  unsigned char first_block[8192];
+  boost::json::monotonic_resource arena(first_block, sizeof first_block);
+  Reach reach(PathsOf(plan), &state.regex_matches);
+  ParsedDocument parsed = ParseDocument(document, &arena, &reach);
   result.document_errors = std::move(parsed.errors);
   if (!parsed.ok) {
     result.error =

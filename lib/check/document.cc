@@ -95,7 +95,7 @@ std::string KeyText(std::string_view token, const boost::json::storage_ptr& stor
 }
 
 ParsedDocument LenientParse(std::string_view body, const boost::json::storage_ptr& storage,
-                            const std::string& strict_error) {
+                            const Reach* reach, const std::string& strict_error) {
   ParsedDocument doc;
   TopLevelScanner scan(body);
   boost::json::object object(storage);
@@ -112,11 +112,11 @@ ParsedDocument LenientParse(std::string_view body, const boost::json::storage_pt
       if (!raw) return fail();
       std::string name = KeyText(*key, storage);
       boost::system::error_code ec;
-      boost::json::value value = boost::json::parse(*raw, ec, storage, Options());
+      auto value = ParsePruned(*raw, reach, {name}, Options(), storage, ec);
       if (ec) {
         doc.errors.push_back("value of \"" + name + "\" skipped: " + ec.message());
-      } else {
-        object.insert_or_assign(name, std::move(value));
+      } else if (value) {
+        object.insert_or_assign(name, std::move(*value));
       }
     } while (scan.Consume(','));
     if (!scan.Consume('}')) return fail();
@@ -130,14 +130,15 @@ ParsedDocument LenientParse(std::string_view body, const boost::json::storage_pt
 
 }  // namespace
 
-ParsedDocument ParseDocument(std::string_view body, boost::json::storage_ptr storage) {
+ParsedDocument ParseDocument(std::string_view body, boost::json::storage_ptr storage,
+                             const Reach* reach) {
   boost::system::error_code ec;
-  boost::json::value root = boost::json::parse(body, ec, storage, Options());
-  if (!ec && root.is_object()) {
-    return ParsedDocument{std::move(root), {}, true};  // keeps the arena (see LenientParse)
+  auto root = ParsePruned(body, reach, {}, Options(), storage, ec);
+  if (!ec && root && root->is_object()) {
+    return ParsedDocument{std::move(*root), {}, true};  // keeps the arena (see LenientParse)
   }
   std::string why = ec ? ec.message() : "top-level value is not an object";
-  return LenientParse(body, storage, why);
+  return LenientParse(body, storage, reach, why);
 }
 
 }  // namespace expvar::check

@@ -57,6 +57,8 @@ class CompiledPath {
   // True when no segment is a regex: the path can match at most one value.
   bool IsLiteral() const { return literal_; }
   const std::string& Text() const { return text_; }
+  std::size_t Depth() const { return segments_.size(); }
+  const PathSegment& Segment(std::size_t depth) const { return segments_[depth]; }
 
   // Calls visit(keys, value) for every match, in document order. Arrays are indexed "0", "1"...
   using Visitor =

@@ -2,6 +2,9 @@
 // plan (the memstats defaults plus literal, regex and aliased custom paths), then DatadogSeries.
 // Input: one document, or two separated by a NUL byte (NUL is never valid JSON), so that the
 // second run sees a different document and the rate and GC-pause-ring state is exercised.
+// Each document is also parsed whole and pruned to the plan's paths (without the catch-alls,
+// which keep everything): every path must match the same values in both.
+#include <boost/json/serialize.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -13,6 +16,7 @@
 #include <vector>
 
 #include "check/check.h"
+#include "check/document.h"
 #include "pipeline/instance.h"
 
 namespace {
@@ -84,6 +88,36 @@ void RunOnce(const check::Plan& plan, std::string_view doc, check::State& state,
   }
 }
 
+// Every match of `path` as "key/key/=value" lines.
+std::string MatchesOf(const check::CompiledPath& path, const boost::json::value& root) {
+  std::string out;
+  path.ForEachMatch(root, [&](const auto& keys, const boost::json::value& value) {
+    for (auto key : keys) out.append(key).push_back('/');
+    out += "=" + boost::json::serialize(value) + "\n";
+  });
+  return out;
+}
+
+void CheckPruning(const check::Plan& plan, std::string_view doc) {
+  std::vector<const check::CompiledPath*> paths;
+  for (const auto& metric : plan.metrics) {
+    if (metric.path.Text() != ".*" && metric.path.Text() != "[a-zA-Z]+/.*/.+") {
+      paths.push_back(&metric.path);
+    }
+  }
+  check::Reach reach(paths, nullptr);
+  check::ParsedDocument whole = check::ParseDocument(doc);
+  check::ParsedDocument pruned = check::ParseDocument(doc, {}, &reach);
+  if (whole.ok != pruned.ok) Fail("pruning changed whether the document parses");
+  if (whole.errors != pruned.errors) Fail("pruning changed the document errors");
+  if (!whole.ok) return;
+  for (const auto* path : paths) {
+    if (MatchesOf(*path, whole.root) != MatchesOf(*path, pruned.root)) {
+      Fail("a path matches differently in the pruned document");
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -96,6 +130,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     first = input.substr(0, nul);
     second = input.substr(nul + 1);
   }
+  CheckPruning(plan, first);
   check::State state;
   RunOnce(plan, first, state, 1000.0);
   RunOnce(plan, second, state, 1015.0);
