@@ -75,7 +75,7 @@ struct Result {
   std::size_t default_readings = 0;  // readings[0, default_readings) came from the defaults
   PauseSamples pauses;
   std::size_t dropped_by_cap = 0;            // values past max_returned_metrics
-  std::vector<std::string> document_errors;  // top-level values that had to be skipped
+  std::vector<std::string> document_errors;  // values skipped, limits the run hit
   std::vector<std::string> notes;            // unreportable values and empty paths (debug)
 };
 

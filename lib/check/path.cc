@@ -2,6 +2,7 @@
 
 #include <re2/re2.h>
 
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <cstdint>
@@ -179,6 +180,8 @@ CompiledPath::CompiledPath(std::string_view path) : text_(path) {
     segment.is_literal = IsLiteralSegment(part);
     if (!segment.is_literal) {
       segment.pattern = CompileSegment(part);
+      segment.cost_per_byte =
+          static_cast<std::uint64_t>(std::max(1, segment.pattern->ProgramSize()));
       literal_ = false;
     }
     segment.text = std::move(part);
@@ -237,6 +240,12 @@ bool MatchMemo::Matches(const PathSegment& segment, std::string_view key) {
       return known->second;
     }
   }
+  const std::uint64_t cost = (key.size() + 1) * segment.cost_per_byte;
+  if (cost > budget_left_) {
+    exhausted_ = true;
+    return false;
+  }
+  budget_left_ -= cost;
   const bool verdict = segment.Matches(key);
   if (size_ >= kMaxVerdicts) {
     by_pattern_.clear();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <boost/json/value.hpp>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -23,6 +24,7 @@ struct PathSegment {
   std::string text;
   bool is_literal = true;
   std::shared_ptr<const re2::RE2> pattern;  // set when !is_literal; shared so plans copy cheaply
+  std::uint64_t cost_per_byte = 0;          // the compiled program's size: see MatchMemo
 
   bool Matches(std::string_view key) const;
 };
@@ -32,9 +34,23 @@ struct PathSegment {
 // pays a costly pattern's price once per key rather than per scrape: RE2's time grows with the
 // key's length times the pattern's compiled size (see path.cc).
 // Keyed by pattern text, so it stays right when the target's conf is recompiled; bounded.
+//
+// It also bounds the regex work of one run. A match costs up to the key's length times the
+// program's size (when RE2 falls back to its NFA), so an annotated pattern near the size limit
+// against a document of long keys could otherwise hold a worker thread for minutes. Within a run
+// keys past the budget are answered "no match" and not remembered: the next run tries them
+// again, so a large but ordinary document is matched in full after a few scrapes.
 class MatchMemo {
  public:
   bool Matches(const PathSegment& segment, std::string_view key);
+
+  // Starts a run with `budget` units of work (key bytes times program size).
+  void StartRun(std::uint64_t budget) {
+    budget_left_ = budget;
+    exhausted_ = false;
+  }
+  // True when this run refused a key for want of budget.
+  bool Exhausted() const { return exhausted_; }
 
  private:
   // Lets find() take a string_view: no allocation per lookup.
@@ -47,6 +63,8 @@ class MatchMemo {
   using Verdicts = std::unordered_map<std::string, bool, Hash, std::equal_to<>>;
   std::unordered_map<std::string, Verdicts, Hash, std::equal_to<>> by_pattern_;
   std::size_t size_ = 0;
+  std::uint64_t budget_left_ = UINT64_MAX;  // unbounded until StartRun
+  bool exhausted_ = false;
 };
 
 class CompiledPath {

@@ -1,7 +1,5 @@
 #include "discovery/confd.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <filesystem>
 
@@ -69,13 +67,13 @@ ProviderResult ConfdProvider::Load() {
       for (const auto& warning : conf.warnings) result.errors.push_back({path, warning});
       loaded[path] = TargetsOf(conf);
     } catch (const config::ConfigError& e) {
-      result.errors.push_back({path, e.what()});
+      // Logged by the scheduler, once, with every other source's problems.
+      std::string error = e.what();
       if (auto previous = last_good_.find(path); previous != last_good_.end()) {
-        spdlog::warn("{} (keeping its previous configuration)", e.what());
+        error += " (keeping its previous configuration)";
         loaded[path] = previous->second;
-      } else {
-        spdlog::warn("{}", e.what());
       }
+      result.errors.push_back({path, std::move(error)});
     }
   }
   last_good_ = std::move(loaded);

@@ -52,6 +52,7 @@ boost::json::object StatusObject(const TargetStatus& s) {
   o["last_scrape"] = s.last_scrape ? boost::json::value(Iso8601(*s.last_scrape)) : nullptr;
   o["last_duration_seconds"] = s.last_duration_seconds;
   o["last_error"] = s.last_error;
+  if (!s.last_warning.empty()) o["last_warning"] = s.last_warning;
   o["series"] = s.series;
   o["scrapes"] = s.scrapes;
   o["failures"] = s.failures;
@@ -105,11 +106,27 @@ void Scheduler::Apply(const std::vector<TargetSpec>& desired, std::vector<Source
                    interval.count());
       workers_.emplace(digest, std::move(worker));
     } catch (const std::invalid_argument& e) {
-      spdlog::error("{}: {}", spec->source, e.what());
       source_errors_.push_back({spec->source, e.what()});
     }
   }
+  CollectAndLogErrors();
   if (observer_) observer_->OnTargetCount(workers_.size());
+}
+
+void Scheduler::CollectAndLogErrors() {
+  for (const auto& [digest, worker] : workers_) {
+    const auto& warnings = worker->PlanWarnings();
+    if (warnings.empty()) continue;
+    std::string source = worker->Status().source;
+    for (const auto& warning : warnings) source_errors_.push_back({source, warning});
+  }
+  std::set<std::pair<std::string, std::string>> current;
+  for (const auto& e : source_errors_) {
+    auto key = std::make_pair(e.source, e.message);
+    if (!logged_errors_.count(key)) spdlog::warn("{}: {}", e.source, e.message);
+    current.insert(std::move(key));
+  }
+  logged_errors_ = std::move(current);
 }
 
 // The first scrapes of a batch of new targets are spread at most kFirstScrapesPerMillisecond a

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,10 @@ class Scheduler {
   std::string StatusJson() const;
 
  private:
+  // Adds the running targets' plan warnings to source_errors_ and logs the errors that are new
+  // since the last Apply: a problem is logged once when it appears, not at every sync.
+  void CollectAndLogErrors();
+
   // How long the first scrapes of the wanted targets not yet running are spread over.
   std::chrono::milliseconds FirstScrapeWindow(
       const std::map<std::string, const pipeline::TargetSpec*>& wanted) const;
@@ -59,6 +64,7 @@ class Scheduler {
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Worker>> workers_;  // by digest
   std::vector<pipeline::SourceError> source_errors_;
+  std::set<std::pair<std::string, std::string>> logged_errors_;  // (source, error) last Apply
 };
 
 }  // namespace expvar::schedule

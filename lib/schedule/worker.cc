@@ -176,7 +176,7 @@ asio::awaitable<void> Worker::ScrapeOnce() {
     Record("invalid document: " + result.error, outcome, 0);
     co_return;
   }
-  for (const auto& problem : result.document_errors) spdlog::debug("{}: {}", plan_.url, problem);
+  RecordWarnings(result.document_errors);
   for (const auto& note : result.notes) spdlog::debug("{}: {}", plan_.url, note);
   outcome.series = ReportedSeries(result);
   outcome.dropped_by_cap = result.dropped_by_cap;
@@ -198,6 +198,22 @@ void Worker::Publish(check::Result& result) {
   snapshot->entity = entity_;
   pipeline::SnapshotPtr shared = std::move(snapshot);
   for (auto* sink : deps_.sinks) sink->Publish(shared);
+}
+
+void Worker::RecordWarnings(const std::vector<std::string>& document_errors) {
+  std::string warning;
+  if (!document_errors.empty()) {
+    warning = document_errors.front();
+    if (document_errors.size() > 1) {
+      warning += " (and " + std::to_string(document_errors.size() - 1) + " more)";
+    }
+  }
+  {
+    std::lock_guard lock(status_mutex_);
+    if (status_.last_warning == warning) return;
+    status_.last_warning = warning;
+  }
+  if (!warning.empty()) spdlog::warn("target {}: {}", plan_.url, warning);
 }
 
 // Updates the status and logs only when the target changes between up and down.

@@ -31,6 +31,7 @@ struct TargetStatus {
   std::optional<std::chrono::system_clock::time_point> last_scrape;
   double last_duration_seconds = 0;
   std::string last_error;
+  std::string last_warning;  // what the last good scrape had to skip (document errors)
   std::size_t series = 0;
   std::uint64_t scrapes = 0;
   std::uint64_t failures = 0;
@@ -69,12 +70,16 @@ class Worker : public std::enable_shared_from_this<Worker> {
   // have forgotten this target.
   void Stop();
   TargetStatus Status() const;
+  // Metric items the plan dropped while compiling (a bad regex), for /status and the log.
+  const std::vector<std::string>& PlanWarnings() const { return plan_.warnings; }
   void SetSource(std::string source);
 
  private:
   boost::asio::awaitable<void> Loop();
   boost::asio::awaitable<void> ScrapeOnce();
   void Record(const std::string& error, pipeline::ScrapeOutcome outcome, std::size_t series);
+  // Shows a good scrape's document errors on /status; logs them when they change.
+  void RecordWarnings(const std::vector<std::string>& document_errors);
   void Publish(check::Result& result);
 
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;

@@ -68,6 +68,30 @@ TEST(FinalUrl, NeverKeepsCredentials) {
   EXPECT_THROW(FinalUrl("not a url"), std::invalid_argument);
 }
 
+TEST(CheckRun, RegexWorkPastTheRunBudgetIsAWarningAndTheRestComesLater) {
+  pipeline::Instance instance = BaseInstance();
+  instance.metrics = {Item("big/(.*){1,500}[0-9]")};
+  Plan plan = Compile(instance);
+  ASSERT_TRUE(plan.warnings.empty());
+  std::string doc = R"({"big": {)";
+  for (int i = 0; i < 40; ++i) {
+    doc += (i ? "," : "") + ("\"" + std::string(3000, 'k') + std::to_string(i) + "\": 1");
+  }
+  doc += "}}";
+  State state;
+  Result first = check::Run(plan, doc, state, 1.0);
+  ASSERT_TRUE(first.ok) << first.error;
+  ASSERT_FALSE(first.document_errors.empty());
+  EXPECT_NE(first.document_errors.back().find("matching budget"), std::string::npos);
+  std::size_t custom = first.readings.size() - first.default_readings;
+  EXPECT_LT(custom, 40u);
+  for (int run = 2; run < 100 && custom < 40; ++run) {
+    Result next = check::Run(plan, doc, state, run);
+    custom = next.readings.size() - next.default_readings;
+  }
+  EXPECT_EQ(custom, 40u);  // the memo carries each run's progress to the next
+}
+
 TEST(CheckRun, DefaultsComeFirstInDatadogOrderWithInstanceAndUrlTags) {
   Plan plan = Compile(BaseInstance());
   State state;

@@ -5,6 +5,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <chrono>
 #include <optional>
 
 namespace expvar::check {
@@ -170,6 +171,39 @@ TEST(MatchMemo, AnswersLikeTheRegexPerPatternAndStaysBounded) {
     EXPECT_EQ(MatchedKeys(digits, doc, &memo), MatchedKeys(digits, doc, nullptr));
     EXPECT_EQ(MatchedKeys(digits, doc, &memo).size(), 2000u);
   }
+}
+
+TEST(MatchMemo, BoundsTheRegexWorkOfARunAndTriesRefusedKeysAgainInTheNext) {
+  boost::json::object doc;
+  for (int i = 0; i < 10; ++i) doc[std::string(100, 'a') + std::to_string(i)] = i;
+  const CompiledPath path("a+[0-9]");
+  const std::uint64_t per_key = 102 * path.Segment(0).cost_per_byte;
+  ASSERT_GT(path.Segment(0).cost_per_byte, 1u);
+  MatchMemo memo;
+  memo.StartRun(4 * per_key);  // four keys' worth
+  EXPECT_EQ(MatchedKeys(path, doc, &memo).size(), 4u);
+  EXPECT_TRUE(memo.Exhausted());
+  memo.StartRun(4 * per_key);  // the first four are remembered and cost nothing now
+  EXPECT_EQ(MatchedKeys(path, doc, &memo).size(), 8u);
+  memo.StartRun(4 * per_key);
+  EXPECT_EQ(MatchedKeys(path, doc, &memo).size(), 10u);
+  EXPECT_FALSE(memo.Exhausted());
+}
+
+// A pattern near the size limit against long keys: a run stops at its budget instead of
+// matching for seconds.
+TEST(MatchMemo, AHugePatternAgainstLongKeysStopsAtTheBudget) {
+  boost::json::object doc;
+  for (int i = 0; i < 200; ++i) doc[std::to_string(i) + std::string(10000, 'x')] = i;
+  const CompiledPath path("(.*){1,1000}y");
+  MatchMemo memo;
+  memo.StartRun(50'000'000);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(MatchedKeys(path, doc, &memo), V{});
+  EXPECT_TRUE(memo.Exhausted());
+  // Unbounded, this is about 200 x 0.2 s; the budget is about 0.1 s. The bound here is loose
+  // for sanitized builds on a busy machine.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
 // Keys are matched as UTF-8, as Python and Go match text: '.' is one character. Bytes that are

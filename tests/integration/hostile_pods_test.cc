@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "fake_api_server.h"
+#include "fault_server.h"
 #include "process.h"
 
 namespace expvar::testing {
@@ -47,6 +48,15 @@ struct Status {
       }
     }
     return out;
+  }
+  std::string WarningOf(const std::string& pod) const {
+    for (const auto& t : document.at("targets").as_array()) {
+      if (std::string(t.at("source").as_string()).find("shop/" + pod) != std::string::npos &&
+          t.as_object().contains("last_warning")) {
+        return std::string(t.at("last_warning").as_string());
+      }
+    }
+    return "";
   }
   std::optional<std::int64_t> ScrapesOf(const std::string& pod) const {
     for (const auto& t : document.at("targets").as_array()) {
@@ -103,6 +113,23 @@ TEST(HostilePods, EveryAttackFailsAndTheHealthyPodKeepsItsSchedule) {
   unspecified["status"].as_object()["podIP"] = "0.0.0.0";
   unspecified["status"].as_object()["podIPs"] = json::array{json::object{{"ip", "0.0.0.0"}}};
   api.AddPod(unspecified);
+  // 4: a pattern near the size limit against a document of 10 KB keys (unbounded: ~0.2 s a key,
+  // a minute a scrape).
+  std::string long_keys = "{";
+  for (int i = 0; i < 300; ++i) {
+    long_keys += (i ? ", \"" : "\"") + std::to_string(i) + std::string(10000, 'x') + "\": 1";
+  }
+  FaultServer long_key_target(Fault::kServe, long_keys + "}");
+  api.AddPod(Pod("regex", port,
+                 R"({"expvar_url": "http://%%host%%:)" + std::to_string(long_key_target.port()) +
+                     R"(", "metrics": [{"path": "(.*){1,1000}y"}]})"));
+  // 9: a '/' in the password, which a lax parser reads as the start of the path.
+  api.AddPod(
+      Pod("password", port, R"({"expvar_url": "http://user:pa/ss@%%host%%:%%port_metrics%%"})"));
+  // 13: a tag and a metric path with newlines that would forge log lines.
+  api.AddPod(Pod(
+      "newlines", port,
+      "{" + url + R"(, "tags": ["a:b\nFORGED: tag"], "metrics": [{"path": "x(\nFORGED: path"}]})"));
 
   Process collector({EXPVAR_BINARY, "run", "--kube-mode", "node", "--node-name", "node-a",
                      "--kube-api", api.Url(), "--kube-token-file", (dir.path() / "token").string(),
@@ -127,6 +154,13 @@ TEST(HostilePods, EveryAttackFailsAndTheHealthyPodKeepsItsSchedule) {
   EXPECT_TRUE(Contains(status->ErrorsOf("hostnet"), "not declared"));
   EXPECT_FALSE(status->ScrapesOf("hostnet"));
   EXPECT_FALSE(status->ScrapesOf("zeros"));
+  EXPECT_FALSE(status->ScrapesOf("password"));
+  EXPECT_FALSE(Contains(status->ErrorsOf("password"), "pa/ss"));
+  EXPECT_FALSE(Contains(status->ErrorsOf("password"), "ss@"));
+  ASSERT_TRUE(Eventually([&] {
+    auto now = GetStatus(admin);
+    return now && Contains(now->WarningOf("regex"), "matching budget");
+  })) << collector.Stderr();
 
   // 11: sixty-four idle connections held to the admin port (its connection limit) while the
   // kubelet probes. Over four seconds the healthy pod is scraped every second; the greedy one
@@ -165,6 +199,9 @@ TEST(HostilePods, EveryAttackFailsAndTheHealthyPodKeepsItsSchedule) {
   kill(collector.pid(), SIGTERM);
   EXPECT_TRUE(collector.WaitExit(5s)) << collector.Stderr();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  // No line of the log was written by a pod: the bad pattern is logged, its newline escaped.
+  EXPECT_TRUE(Contains(collector.Stderr(), "FORGED: path")) << collector.Stderr();
+  EXPECT_FALSE(Contains(collector.Stderr(), "\nFORGED")) << collector.Stderr();
 }
 
 }  // namespace
