@@ -35,7 +35,7 @@ ARG VERSION=0.1.0
 ARG REVISION=unknown
 # RUNTIME_LIBS is exactly the set of Debian packages owning the libraries that
 # `ldd build/expvar-collector` lists; tests/packaging/runtime_libs_test.sh fails when they differ.
-ARG RUNTIME_LIBS="libboost-json1.81.0 libboost-program-options1.81.0 libboost-url1.81.0 libc6 libcrypt1 libfmt9 libgcc-s1 libprometheus-cpp-core1.0 libre2-9 libspdlog1.10 libssl3 libstdc++6 libyaml-cpp0.7"
+ARG RUNTIME_LIBS="libboost-json1.81.0 libboost-program-options1.81.0 libboost-url1.81.0 libc6 libcrypt1 libfmt9 libgcc-s1 libprometheus-cpp-core1.0 libre2-9 libspdlog1.10 libssl3 libstdc++6 libyaml-cpp0.7 zlib1g"
 # Not linked, but needed: the CA bundle for HTTPS targets (tls_verify uses the system store).
 ARG RUNTIME_EXTRAS="ca-certificates"
 LABEL org.opencontainers.image.title="expvar-collector" \

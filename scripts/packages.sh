@@ -4,7 +4,7 @@
 # unversioned libboost-dev is 1.74).
 BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev
   libboost-program-options1.81-dev libboost-url1.81-dev libyaml-cpp-dev prometheus-cpp-dev
-  libspdlog-dev libgtest-dev libssl-dev libbenchmark-dev libre2-dev)
+  libspdlog-dev libgtest-dev libssl-dev libbenchmark-dev libre2-dev zlib1g-dev)
 # The libFuzzer harnesses (scripts/fuzz.sh): Clang and its sanitizer/libFuzzer runtimes.
 FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
 # The real peers the integration tests start.

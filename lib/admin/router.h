@@ -8,6 +8,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,13 +50,16 @@ class Router {
   static std::optional<Route> FindRoute(std::string_view target);
   static bool NeedsCredentials(Route route);
   AuthVerdict Authorize(Route route, const Request& request) const;
-  Response Answer(Route route, unsigned version) const;
+  Response Answer(Route route, const Request& request) const;
+  // /metrics, gzip-encoded when the request's Accept-Encoding allows it (Prometheus asks).
+  Response MetricsResponse(const Request& request) const;
   std::string Metrics() const;
 
   std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;
   StatusProvider status_;
   std::unique_ptr<BasicAuth> auth_;  // null: no credentials asked
   std::atomic<bool> ready_{false};
+  mutable std::atomic<std::size_t> last_metrics_size_{0};
 };
 
 }  // namespace expvar::admin

@@ -74,6 +74,9 @@ std::vector<sink::BuiltSink> SinksFor(const RunOptions& options, asio::io_contex
   sink::SinkContext context{io.get_executor(), {}, common::ProcessEnvironment, common::PathExists};
   context.settings.dogstatsd_url = options.dogstatsd_url;
   context.settings.tags = options.tags;
+  context.settings.dogstatsd_flush_interval =
+      options.dogstatsd_flush_seconds > 0 ? WholeMilliseconds(options.dogstatsd_flush_seconds)
+                                          : std::chrono::milliseconds(0);
   try {
     return sink::BuiltinSinks().Build(context);
   } catch (const sink::SinkConfigError& e) {
@@ -250,6 +253,8 @@ class Daemon {
     for (int i = 1; i < kIoThreads; ++i) threads.emplace_back([this] { io_.run(); });
     io_.run();
     for (auto& thread : threads) thread.join();
+    // What the last scrapes published while the workers drained.
+    for (const auto& built : sinks_) built.sink->Flush();
     server_.Stop();
     admin_guard.reset();
     admin_io_.stop();

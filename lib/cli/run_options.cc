@@ -63,6 +63,9 @@ po::options_description OptionsDescription(RunOptions& o, std::vector<Binding>& 
   add("dogstatsd-url", &o.dogstatsd_url,
       "udp://host:port or unix:///path (default: DD_DOGSTATSD_URL, DD_AGENT_HOST + "
       "DD_DOGSTATSD_PORT, /var/run/datadog/dsd.socket if present, udp://127.0.0.1:8125)");
+  add("dogstatsd-flush-interval", &o.dogstatsd_flush_seconds,
+      "seconds DogStatsD lines of all targets are gathered into full datagrams before they are "
+      "sent (at most 1; 0 sends each scrape's lines at once)");
   add("kube-mode", &o.kube_mode,
       "node, pod, off, or auto (node in a cluster with NODE_NAME set, else off)");
   add("kube-api", &o.kube_api, "API server URL (default: in-cluster)");
@@ -146,6 +149,9 @@ void Validate(const RunOptions& o) {
   }
   if (!(o.interval_seconds > 0))
     throw UsageError("--interval must be a positive number of seconds");
+  if (!(o.dogstatsd_flush_seconds >= 0 && o.dogstatsd_flush_seconds <= 1)) {
+    throw UsageError("--dogstatsd-flush-interval must be between 0 and 1 second");
+  }
   if (!(o.annotation_max_timeout_seconds > 0) || !(o.annotation_min_interval_seconds > 0)) {
     throw UsageError("--annotation-max-timeout and --annotation-min-interval must be positive");
   }
@@ -190,6 +196,7 @@ std::string DescribeRunOptions(const RunOptions& o) {
       << " web_config_file=" << (o.web_config_file.empty() ? "(none)" : o.web_config_file)
       << " confd=" << (o.confd.empty() ? "(none)" : o.confd)
       << " dogstatsd_url=" << (o.dogstatsd_url.empty() ? "(from environment)" : o.dogstatsd_url)
+      << " dogstatsd_flush_interval=" << o.dogstatsd_flush_seconds << "s"
       << " kube_mode=" << o.kube_mode << " interval=" << o.interval_seconds << "s"
       << " log_level=" << o.log_level << " log_format=" << o.log_format
       << " allow_any_host=" << (o.allow_any_host ? "true" : "false")

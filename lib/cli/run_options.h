@@ -29,6 +29,7 @@ struct RunOptions {
   unsigned max_targets_per_pod = 10;     // annotation targets only; 0: no limit
   unsigned max_targets_per_node = 2000;  // annotation targets of this collector; 0: no limit
   double interval_seconds = 15;
+  double dogstatsd_flush_seconds = 0.1;
   // Response bodies held in memory at once over every target; a scrape whose body would take
   // the total over it fails with an error saying so.
   std::uint64_t max_bodies_in_flight_bytes = 64 * 1024 * 1024;

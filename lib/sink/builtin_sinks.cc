@@ -48,7 +48,8 @@ DogStatsDAddress DogStatsDAddressFor(const SinkContext& context) {
 BuiltSink MakeDogStatsDSink(const SinkContext& context) {
   std::vector<std::string> tags = GlobalTagsFromEnvironment(context.env);
   tags.insert(tags.end(), context.settings.tags.begin(), context.settings.tags.end());
-  auto sink = std::make_shared<DogStatsDSink>(context.executor, DogStatsDAddressFor(context), tags);
+  auto sink = std::make_shared<DogStatsDSink>(context.executor, DogStatsDAddressFor(context), tags,
+                                              context.settings.dogstatsd_flush_interval);
   std::string description = "dogstatsd to " + sink->address().ToString();
   return {sink, {std::make_shared<DogStatsDCounters>(sink)}, std::move(description)};
 }

@@ -1,6 +1,7 @@
 #include "sink/dogstatsd.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <boost/asio/buffer.hpp>
@@ -9,6 +10,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/local/datagram_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -53,13 +55,45 @@ class DogStatsDSink::Transport : public std::enable_shared_from_this<Transport> 
   void Send(const std::vector<std::string>& datagrams) {
     std::lock_guard lock(mu_);
     const auto now = Clock::now();
-    for (std::size_t i = 0; i < datagrams.size(); ++i) {
+    for (std::size_t i = 0; i < datagrams.size();) {
       if (!EnsureConnected(now)) {
         datagrams_dropped.fetch_add(datagrams.size() - i, std::memory_order_relaxed);
         return;
       }
-      SendOne(datagrams[i], now);
+      i += SendSome(datagrams, i, now);
     }
+  }
+
+  // Packs lines into the shared batch; returns the full batch when it reached `max_datagrams`
+  // (then the caller sends it), else nothing.
+  std::vector<std::string> Batch(const std::vector<std::string>& lines, std::size_t limit,
+                                 std::size_t max_datagrams) {
+    std::lock_guard lock(batch_mu_);
+    if (!batch_) batch_.emplace(limit);
+    for (const auto& line : lines) batch_->Add(line);
+    lines_dropped_too_long.fetch_add(batch_->lines_dropped() - batch_dropped_seen_,
+                                     std::memory_order_relaxed);
+    batch_dropped_seen_ = batch_->lines_dropped();
+    if (batch_->size() < max_datagrams) return {};
+    return batch_->Take();
+  }
+
+  std::vector<std::string> TakeBatch() {
+    std::lock_guard lock(batch_mu_);
+    return batch_ ? batch_->Take() : std::vector<std::string>{};
+  }
+
+  // Sends the batch every `interval` until the transport is destroyed.
+  void StartFlushing(std::chrono::milliseconds interval) {
+    flush_timer_.expires_after(interval);
+    flush_timer_.async_wait(
+        [weak = weak_from_this(), interval](const boost::system::error_code& ec) {
+          if (ec) return;
+          auto self = weak.lock();
+          if (!self) return;
+          self->Send(self->TakeBatch());
+          self->StartFlushing(interval);
+        });
   }
 
   std::atomic<std::uint64_t> datagrams_sent{0};
@@ -102,15 +136,35 @@ class DogStatsDSink::Transport : public std::enable_shared_from_this<Transport> 
     return true;
   }
 
-  // Requires mu_.
-  void SendOne(const std::string& datagram, Clock::time_point now) {
-    boost::system::error_code ec;
-    std::size_t sent = socket_.send(asio::buffer(datagram), 0, ec);
-    if (!ec) {
-      datagrams_sent.fetch_add(1, std::memory_order_relaxed);
-      bytes_sent.fetch_add(sent, std::memory_order_relaxed);
-      return;
+  // Requires mu_ and a connected socket. Sends datagrams[first...] with one sendmmsg (up to
+  // kPerCall of them); returns how many it dealt with: sent, or one dropped on an error.
+  std::size_t SendSome(const std::vector<std::string>& datagrams, std::size_t first,
+                       Clock::time_point now) {
+    constexpr std::size_t kPerCall = 64;
+    const std::size_t count = std::min(kPerCall, datagrams.size() - first);
+    iovec parts[kPerCall];
+    mmsghdr messages[kPerCall] = {};
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::string& datagram = datagrams[first + i];
+      parts[i] = {const_cast<char*>(datagram.data()), datagram.size()};
+      messages[i].msg_hdr.msg_iov = &parts[i];
+      messages[i].msg_hdr.msg_iovlen = 1;
     }
+    const int sent = ::sendmmsg(socket_.native_handle(), messages, static_cast<unsigned>(count),
+                                MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent > 0) {
+      std::uint64_t bytes = 0;
+      for (int i = 0; i < sent; ++i) bytes += messages[i].msg_len;
+      datagrams_sent.fetch_add(static_cast<std::uint64_t>(sent), std::memory_order_relaxed);
+      bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
+      return static_cast<std::size_t>(sent);
+    }
+    OnSendError(boost::system::error_code(errno, boost::system::system_category()), now);
+    return 1;
+  }
+
+  // Requires mu_. The datagram that failed is dropped.
+  void OnSendError(const boost::system::error_code& ec, Clock::time_point now) {
     datagrams_dropped.fetch_add(1, std::memory_order_relaxed);
     if (ec == asio::error::would_block || ec == asio::error::try_again ||
         ec == asio::error::no_buffer_space) {
@@ -212,16 +266,24 @@ class DogStatsDSink::Transport : public std::enable_shared_from_this<Transport> 
   bool resolving_ = false;
   Link link_ = Link::kUnknown;
   bool refusal_logged_ = false;
+
+  std::mutex batch_mu_;                  // the batch is filled by every scrape thread
+  std::optional<DatagramPacker> batch_;  // created with the first lines' limit
+  std::size_t batch_dropped_seen_ = 0;   // batch_->lines_dropped() already counted
+  asio::steady_timer flush_timer_{executor_};
 };
 
 // ---- pipeline::Sink ----
 
 DogStatsDSink::DogStatsDSink(boost::asio::any_io_executor executor, DogStatsDAddress address,
-                             std::vector<std::string> global_tags)
+                             std::vector<std::string> global_tags,
+                             std::chrono::milliseconds flush_interval)
     : address_(std::move(address)),
       global_tags_(std::move(global_tags)),
+      flush_interval_(flush_interval),
       transport_(std::make_shared<Transport>(std::move(executor), address_)) {
   transport_->Start();
+  if (flush_interval_.count() > 0) transport_->StartFlushing(flush_interval_);
 }
 
 DogStatsDSink::~DogStatsDSink() = default;
@@ -239,10 +301,13 @@ void DogStatsDSink::Publish(const pipeline::SnapshotPtr& snapshot) {
       with_entity.insert(with_entity.end(), global_tags_.begin(), global_tags_.end());
       tags = &with_entity;
     }
-    for (const auto& line : EncodeLines(*snapshot, *tags, limit, &skipped)) {
-      packer.Add(line);
-    }
+    std::vector<std::string> lines = EncodeLines(*snapshot, *tags, limit, &skipped);
     transport_->values_skipped.fetch_add(skipped, std::memory_order_relaxed);
+    if (flush_interval_.count() > 0) {
+      transport_->Send(transport_->Batch(lines, limit, kMaxBatchedDatagrams));
+      return;
+    }
+    for (const auto& line : lines) packer.Add(line);
     transport_->lines_dropped_too_long.fetch_add(packer.lines_dropped(), std::memory_order_relaxed);
     transport_->Send(packer.Take());
   } catch (const std::exception& e) {
@@ -253,7 +318,7 @@ void DogStatsDSink::Publish(const pipeline::SnapshotPtr& snapshot) {
 
 void DogStatsDSink::Forget(const std::string& /*target_id*/) {}
 
-void DogStatsDSink::Flush() {}
+void DogStatsDSink::Flush() { transport_->Send(transport_->TakeBatch()); }
 
 DogStatsDSink::Stats DogStatsDSink::stats() const {
   Stats stats;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -15,10 +16,14 @@
 
 namespace expvar::sink {
 
-// Publish encodes and packs on the caller's thread, then sends each datagram with a
-// non-blocking send on a connected socket, under a mutex (the critical section is a few
-// syscalls). A full socket buffer, a missing agent or socket, or an unresolvable host drops the
-// datagrams and counts them. After a connection failure the socket is reopened at most once a
+// Publish encodes on the caller's thread and packs the lines into a batch shared by every
+// target, so datagrams are full rather than one target's few lines each. Every
+// `flush_interval` (and whenever the batch reaches kMaxBatchedDatagrams) the batch is sent with
+// sendmmsg, many datagrams a syscall, non-blocking on a connected socket under a mutex; with a
+// zero interval each publish sends its own datagrams at once. Lines wait at most one interval:
+// DogStatsD aggregates over 10 s, so 100 ms changes nothing the Agent reports. A full socket
+// buffer, a missing agent or socket, or an unresolvable host drops the datagrams and counts
+// them. After a connection failure the socket is reopened at most once a
 // second, on a later publish, so the sink recovers when the agent comes back. A UDP hostname is
 // resolved asynchronously on `executor` (at construction and after failures): the executor must
 // run for it to complete, and until then datagrams are dropped.
@@ -32,8 +37,12 @@ class DogStatsDSink : public pipeline::Sink {
     std::uint64_t values_skipped = 0;  // NaN/Inf values, empty names
   };
 
+  // The batch is sent once it holds this many datagrams, whatever the interval.
+  static constexpr std::size_t kMaxBatchedDatagrams = 256;
+
   DogStatsDSink(boost::asio::any_io_executor executor, DogStatsDAddress address,
-                std::vector<std::string> global_tags);
+                std::vector<std::string> global_tags,
+                std::chrono::milliseconds flush_interval = std::chrono::milliseconds(0));
   ~DogStatsDSink() override;
 
   DogStatsDSink(const DogStatsDSink&) = delete;
@@ -44,8 +53,7 @@ class DogStatsDSink : public pipeline::Sink {
   // StatsD has no series to delete: the Agent forgets a series that stops arriving, so there is
   // nothing to do.
   void Forget(const std::string& target_id) override;
-  // Datagrams are sent during Publish and nothing is buffered, so there is nothing to flush; kept
-  // so that shutdown (SIGTERM) treats every sink alike.
+  // Sends the batch now (shutdown calls it, so nothing published is lost).
   void Flush() override;
 
   Stats stats() const;
@@ -56,6 +64,7 @@ class DogStatsDSink : public pipeline::Sink {
 
   DogStatsDAddress address_;
   std::vector<std::string> global_tags_;
+  std::chrono::milliseconds flush_interval_;
   std::shared_ptr<Transport> transport_;  // shared with pending resolves
 };
 

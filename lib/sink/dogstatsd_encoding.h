@@ -60,6 +60,7 @@ class DatagramPacker {
   // The datagrams packed so far; the packer starts empty again.
   std::vector<std::string> Take();
   std::size_t lines_dropped() const { return lines_dropped_; }
+  std::size_t size() const { return datagrams_.size(); }  // datagrams, the last one still open
 
  private:
   std::size_t max_bytes_;

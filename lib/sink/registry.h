@@ -5,6 +5,7 @@
 #include <prometheus/collectable.h>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -22,6 +23,7 @@ struct SinkSettings {
   std::vector<std::string> kinds = {"dogstatsd", "prometheus"};  // built in this order
   std::string dogstatsd_url;      // empty: from DD_DOGSTATSD_URL / DD_AGENT_HOST / ...
   std::vector<std::string> tags;  // --tag: global tags, after those from DD_ENV/SERVICE/VERSION
+  std::chrono::milliseconds dogstatsd_flush_interval{100};  // 0: send at every publish
 };
 
 // What a factory may use besides the settings. The environment and file checks are injected so

@@ -25,6 +25,7 @@
 
 #include "admin/self_metrics.h"
 #include "sink/prometheus.h"
+#include "support/gunzip.h"
 
 namespace expvar::admin {
 namespace {
@@ -43,6 +44,8 @@ struct Reply {
   std::string content_type;
   std::string allow;
   std::string retry_after;
+  std::string content_encoding;
+  std::string vary;
   std::string body;
   bool keep_alive = false;
   std::string error;  // set when the exchange failed at the transport level
@@ -68,6 +71,8 @@ Reply ToReply(const http::response<http::string_body>& response) {
   reply.content_type = std::string(response[http::field::content_type]);
   reply.allow = std::string(response[http::field::allow]);
   reply.retry_after = std::string(response[http::field::retry_after]);
+  reply.content_encoding = std::string(response[http::field::content_encoding]);
+  reply.vary = std::string(response[http::field::vary]);
   reply.body = response.body();
   reply.keep_alive = response.keep_alive();
   return reply;
@@ -410,6 +415,30 @@ TEST_F(ServerTest, MetricsPassPromtool) {
   std::string output = Promtool(reply.body, &exit_code);
   EXPECT_EQ(exit_code, 0) << output;
   EXPECT_EQ(output, "") << reply.body;
+}
+
+// Prometheus sends "Accept-Encoding: gzip"; the same exposition then arrives compressed.
+TEST_F(ServerTest, MetricsAreGzippedWhenTheClientAsks) {
+  sink_->Publish(SampleSnapshot());
+  StartServer();
+  Reply plain = Send(port_, Get("/metrics"));
+  ASSERT_EQ(plain.status, 200) << plain.error;
+  EXPECT_EQ(plain.content_encoding, "");
+  EXPECT_EQ(plain.vary, "Accept-Encoding");
+
+  auto request = Get("/metrics");
+  request.set(http::field::accept_encoding, "gzip, deflate, br");
+  Reply gzipped = Send(port_, request);
+  ASSERT_EQ(gzipped.status, 200) << gzipped.error;
+  EXPECT_EQ(gzipped.content_encoding, "gzip");
+  EXPECT_EQ(gzipped.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_LT(gzipped.body.size(), plain.body.size());
+  EXPECT_EQ(testing::Gunzip(gzipped.body), plain.body);
+
+  request.set(http::field::accept_encoding, "gzip;q=0, identity");
+  Reply refused = Send(port_, request);
+  EXPECT_EQ(refused.content_encoding, "");
+  EXPECT_EQ(refused.body, plain.body);
 }
 
 TEST_F(ServerTest, ExpiredCollectableIsSkipped) {

@@ -290,5 +290,47 @@ TEST(DogStatsDSink, NullSnapshotForgetAndFlushAreHarmless) {
   EXPECT_EQ(sink.stats().datagrams_sent, 0u);
 }
 
+// With a flush interval, the lines of several targets share datagrams, sent by the timer.
+TEST(DogStatsDSink, BatchedLinesOfManyTargetsShareFullDatagrams) {
+  UdpReceiver receiver;
+  asio::io_context io;
+  DogStatsDSink sink(io.get_executor(), Udp("127.0.0.1", receiver.port()), {}, 50ms);
+  for (int i = 0; i < 3; ++i) sink.Publish(OneLine("t" + std::to_string(i)));
+  EXPECT_EQ(sink.stats().datagrams_sent, 0u);  // nothing before the interval ends
+  std::thread runner([&io] { io.run_for(300ms); });
+  auto datagram = Receive(receiver.socket, 2000ms);
+  runner.join();
+  EXPECT_EQ(datagram, "t0:1|g\nt1:1|g\nt2:1|g");
+  EXPECT_EQ(sink.stats().datagrams_sent, 1u);
+}
+
+TEST(DogStatsDSink, FlushSendsTheBatchAtOnce) {
+  UdpReceiver receiver;
+  asio::io_context io;  // never run: only Flush can send
+  DogStatsDSink sink(io.get_executor(), Udp("127.0.0.1", receiver.port()), {}, 1000ms);
+  sink.Publish(OneLine("a"));
+  sink.Publish(OneLine("b"));
+  EXPECT_FALSE(Receive(receiver.socket, 50ms));
+  sink.Flush();
+  EXPECT_EQ(Receive(receiver.socket), "a:1|g\nb:1|g");
+}
+
+// A batch that reaches its bound is sent by the publisher, with sendmmsg, not held in memory.
+TEST(DogStatsDSink, AFullBatchIsSentWithoutWaitingForTheTimer) {
+  TempDir dir;
+  UnixReceiver receiver(dir.File("dsd.sock"));
+  asio::io_context io;  // never run
+  DogStatsDSink sink(io.get_executor(), Unix(dir.File("dsd.sock")), {}, 1000ms);
+  const std::string name(5000, 'n');  // a line fills an 8192-byte datagram
+  for (std::size_t i = 0; i < DogStatsDSink::kMaxBatchedDatagrams; ++i) {
+    sink.Publish(OneLine(name + std::to_string(i % 10)));
+  }
+  auto stats = sink.stats();
+  EXPECT_GE(stats.datagrams_sent + stats.datagrams_dropped, DogStatsDSink::kMaxBatchedDatagrams);
+  auto first = Receive(receiver.socket);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->substr(0, 10), "nnnnnnnnnn");
+}
+
 }  // namespace
 }  // namespace expvar::sink

@@ -1,0 +1,188 @@
+#include "admin/exposition.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <string_view>
+
+namespace expvar::admin {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+// TextSerializer sets the stream's precision to max_digits10 - 1 in the default float format,
+// which is printf's %g with that precision.
+constexpr int kValuePrecision = 16;
+
+void AppendSampleValue(double value, std::string& out) {
+  if (std::isnan(value)) {
+    out.append("Nan");
+    return;
+  }
+  if (std::isinf(value)) {
+    out.append(value < 0 ? "-Inf" : "+Inf");
+    return;
+  }
+  char buffer[32];
+  auto result = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::general,
+                              kValuePrecision);
+  out.append(buffer, result.ptr);
+}
+
+void AppendCount(std::uint64_t value, std::string& out) {
+  char buffer[24];
+  auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  out.append(buffer, result.ptr);
+}
+
+void AppendEscapedLabelValue(std::string_view value, std::string& out) {
+  for (char c : value) {
+    if (c == '\n') {
+      out.append("\\n");
+      continue;
+    }
+    if (c == '\\' || c == '"') out.push_back('\\');
+    out.push_back(c);
+  }
+}
+
+// The label a histogram bucket (`le`) or summary quantile (`quantile`) adds after the series'
+// own; none when `name` is empty.
+struct ExtraLabel {
+  std::string_view name;
+  double value = 0;
+  std::string_view text;  // written instead of `value` when not empty ("+Inf")
+};
+
+// "name<suffix>{labels} " as TextSerializer's WriteHead writes it.
+void AppendHead(const MetricFamily& family, const ClientMetric& metric, std::string_view suffix,
+                const ExtraLabel& extra, std::string& out) {
+  out.append(family.name).append(suffix);
+  if (!metric.label.empty() || !extra.name.empty()) {
+    out.push_back('{');
+    const char* separator = "";
+    for (const auto& label : metric.label) {
+      out.append(separator).append(label.name).append("=\"");
+      AppendEscapedLabelValue(label.value, out);
+      out.push_back('"');
+      separator = ",";
+    }
+    if (!extra.name.empty()) {
+      out.append(separator).append(extra.name).append("=\"");
+      if (extra.text.empty()) {
+        AppendSampleValue(extra.value, out);
+      } else {
+        out.append(extra.text);
+      }
+      out.push_back('"');
+    }
+    out.push_back('}');
+  }
+  out.push_back(' ');
+}
+
+void AppendTail(const ClientMetric& metric, std::string& out) {
+  if (metric.timestamp_ms != 0) {
+    out.push_back(' ');
+    char buffer[24];
+    auto result = std::to_chars(buffer, buffer + sizeof buffer, metric.timestamp_ms);
+    out.append(buffer, result.ptr);
+  }
+  out.push_back('\n');
+}
+
+void AppendValueLine(const MetricFamily& family, const ClientMetric& metric, double value,
+                     std::string& out, const ExtraLabel& extra = {}) {
+  AppendHead(family, metric, "", extra, out);
+  AppendSampleValue(value, out);
+  AppendTail(metric, out);
+}
+
+void AppendHistogram(const MetricFamily& family, const ClientMetric& metric, std::string& out) {
+  const auto& histogram = metric.histogram;
+  AppendHead(family, metric, "_count", {}, out);
+  AppendCount(histogram.sample_count, out);
+  AppendTail(metric, out);
+  AppendHead(family, metric, "_sum", {}, out);
+  AppendSampleValue(histogram.sample_sum, out);
+  AppendTail(metric, out);
+  double last = -INFINITY;
+  for (const auto& bucket : histogram.bucket) {
+    AppendHead(family, metric, "_bucket", {"le", bucket.upper_bound, {}}, out);
+    AppendCount(bucket.cumulative_count, out);
+    AppendTail(metric, out);
+    last = bucket.upper_bound;
+  }
+  if (last != INFINITY) {
+    AppendHead(family, metric, "_bucket", {"le", 0, "+Inf"}, out);
+    AppendCount(histogram.sample_count, out);
+    AppendTail(metric, out);
+  }
+}
+
+void AppendSummary(const MetricFamily& family, const ClientMetric& metric, std::string& out) {
+  const auto& summary = metric.summary;
+  AppendHead(family, metric, "_count", {}, out);
+  AppendCount(summary.sample_count, out);
+  AppendTail(metric, out);
+  AppendHead(family, metric, "_sum", {}, out);
+  AppendSampleValue(summary.sample_sum, out);
+  AppendTail(metric, out);
+  for (const auto& quantile : summary.quantile) {
+    AppendValueLine(family, metric, quantile.value, out, {"quantile", quantile.quantile, {}});
+  }
+}
+
+std::string_view TypeName(MetricType type) {
+  switch (type) {
+    case MetricType::Counter:
+      return "counter";
+    case MetricType::Gauge:
+      return "gauge";
+    case MetricType::Summary:
+      return "summary";
+    case MetricType::Histogram:
+      return "histogram";
+    case MetricType::Untyped:
+      break;
+  }
+  return "untyped";
+}
+
+void AppendFamily(const MetricFamily& family, std::string& out) {
+  if (!family.help.empty()) {
+    out.append("# HELP ").append(family.name).push_back(' ');
+    out.append(family.help).push_back('\n');
+  }
+  out.append("# TYPE ").append(family.name).push_back(' ');
+  out.append(TypeName(family.type)).push_back('\n');
+  for (const auto& metric : family.metric) {
+    switch (family.type) {
+      case MetricType::Counter:
+        AppendValueLine(family, metric, metric.counter.value, out);
+        break;
+      case MetricType::Gauge:
+        AppendValueLine(family, metric, metric.gauge.value, out);
+        break;
+      case MetricType::Untyped:
+        AppendValueLine(family, metric, metric.untyped.value, out);
+        break;
+      case MetricType::Histogram:
+        AppendHistogram(family, metric, out);
+        break;
+      case MetricType::Summary:
+        AppendSummary(family, metric, out);
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+void AppendText(const std::vector<MetricFamily>& families, std::string& out) {
+  for (const auto& family : families) AppendFamily(family, out);
+}
+
+}  // namespace expvar::admin
