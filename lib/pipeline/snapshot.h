@@ -51,6 +51,16 @@ struct Reading {
   bool is_default = false;
 };
 
+// How the scrape that made a snapshot went. A failed scrape is published too, with no readings
+// and no pauses: sinks then drop the target's value series (a dead process must not look like a
+// flat healthy line) and report only its health.
+struct ScrapeHealth {
+  bool up = true;
+  std::string error;            // why the scrape failed; empty when up
+  double duration_seconds = 0;  // fetch and check
+  std::optional<std::chrono::system_clock::time_point> last_success;  // none: never succeeded
+};
+
 struct ScrapeSnapshot {
   std::string target_id;         // unique among running targets; stable across reloads
   std::string url;               // final URL, no credentials
@@ -61,6 +71,7 @@ struct ScrapeSnapshot {
   std::vector<std::string> pause_tags;   // instance tags + expvar_url
   std::vector<double> pauses_ns;         // GC pauses since the previous scrape, oldest first
   std::shared_ptr<const Entity> entity;  // what the series belong to; never null
+  ScrapeHealth health;
 };
 
 using SnapshotPtr = std::shared_ptr<const ScrapeSnapshot>;

@@ -165,7 +165,7 @@ asio::awaitable<void> Worker::ScrapeOnce() {
   if (!fetched.ok) {
     outcome.result = ScrapeResult::kFetchError;
     outcome.duration = Clock::now() - start;
-    Record("fetch failed: " + fetched.error, outcome, 0);
+    Fail("fetch failed: " + fetched.error, outcome);
     co_return;
   }
   check::Result result =
@@ -173,7 +173,7 @@ asio::awaitable<void> Worker::ScrapeOnce() {
   outcome.duration = Clock::now() - start;
   if (!result.ok) {
     outcome.result = ScrapeResult::kParseError;
-    Record("invalid document: " + result.error, outcome, 0);
+    Fail("invalid document: " + result.error, outcome);
     co_return;
   }
   RecordWarnings(result.document_errors);
@@ -181,21 +181,30 @@ asio::awaitable<void> Worker::ScrapeOnce() {
   outcome.series = ReportedSeries(result);
   outcome.dropped_by_cap = result.dropped_by_cap;
   std::size_t series = result.readings.size();
-  Publish(result);
+  last_success_ = std::chrono::system_clock::now();
+  Publish(&result, {true, "", outcome.duration.count(), last_success_});
   Record("", outcome, series);
 }
 
-void Worker::Publish(check::Result& result) {
+void Worker::Fail(const std::string& error, ScrapeOutcome outcome) {
+  Publish(nullptr, {false, error, outcome.duration.count(), last_success_});
+  Record(error, outcome, 0);
+}
+
+void Worker::Publish(check::Result* result, pipeline::ScrapeHealth health) {
   auto snapshot = std::make_shared<pipeline::ScrapeSnapshot>();
   snapshot->target_id = id_;
   snapshot->url = plan_.url;
   snapshot->metric_namespace = plan_.metric_namespace;
   snapshot->time = std::chrono::system_clock::now();
-  snapshot->readings = std::move(result.readings);
+  if (result) {
+    snapshot->readings = std::move(result->readings);
+    snapshot->pauses_ns = std::move(result->pauses.pauses_ns);
+  }
   snapshot->pause_metric_name = plan_.pause_metric_name;
   snapshot->pause_tags = plan_.base_tags;
-  snapshot->pauses_ns = std::move(result.pauses.pauses_ns);
   snapshot->entity = entity_;
+  snapshot->health = std::move(health);
   pipeline::SnapshotPtr shared = std::move(snapshot);
   for (auto* sink : deps_.sinks) sink->Publish(shared);
 }

@@ -78,9 +78,13 @@ class Worker : public std::enable_shared_from_this<Worker> {
   boost::asio::awaitable<void> Loop();
   boost::asio::awaitable<void> ScrapeOnce();
   void Record(const std::string& error, pipeline::ScrapeOutcome outcome, std::size_t series);
+  // A failed scrape: published as health only, then recorded.
+  void Fail(const std::string& error, pipeline::ScrapeOutcome outcome);
   // Shows a good scrape's document errors on /status; logs them when they change.
   void RecordWarnings(const std::vector<std::string>& document_errors);
-  void Publish(check::Result& result);
+  // Hands the scrape to every sink: the readings of a good one, or only the health of a failed
+  // one (`result` null).
+  void Publish(check::Result* result, pipeline::ScrapeHealth health);
 
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   std::string id_;
@@ -92,7 +96,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   WorkerDeps deps_;
   boost::asio::steady_timer timer_;
   check::State state_;
-  bool stopped_ = false;  // touched only on strand_
+  bool stopped_ = false;                                               // touched only on strand_
+  std::optional<std::chrono::system_clock::time_point> last_success_;  // only on strand_
 
   mutable std::mutex status_mutex_;
   TargetStatus status_;

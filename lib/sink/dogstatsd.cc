@@ -302,6 +302,7 @@ void DogStatsDSink::Publish(const pipeline::SnapshotPtr& snapshot) {
       tags = &with_entity;
     }
     std::vector<std::string> lines = EncodeLines(*snapshot, *tags, limit, &skipped);
+    lines.push_back(EncodeServiceCheck(*snapshot, *tags));
     transport_->values_skipped.fetch_add(skipped, std::memory_order_relaxed);
     if (flush_interval_.count() > 0) {
       transport_->Send(transport_->Batch(lines, limit, kMaxBatchedDatagrams));

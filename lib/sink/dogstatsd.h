@@ -16,7 +16,8 @@
 
 namespace expvar::sink {
 
-// Publish encodes on the caller's thread and packs the lines into a batch shared by every
+// Publish encodes on the caller's thread (the readings, then the `go_expvar.can_connect` service
+// check of the scrape, see EncodeServiceCheck) and packs the lines into a batch shared by every
 // target, so datagrams are full rather than one target's few lines each. Every
 // `flush_interval` (and whenever the batch reaches kMaxBatchedDatagrams) the batch is sent with
 // sendmmsg, many datagrams a syscall, non-blocking on a connected socket under a mutex; with a

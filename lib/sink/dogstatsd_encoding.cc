@@ -190,6 +190,28 @@ void DatagramPacker::Add(std::string_view line) {
 
 std::vector<std::string> DatagramPacker::Take() { return std::exchange(datagrams_, {}); }
 
+std::string EncodeServiceCheck(const pipeline::ScrapeSnapshot& snapshot,
+                               const std::vector<std::string>& global_tags) {
+  constexpr char kOk = '0', kCritical = '2';
+  std::string line = "_sc|";
+  line += kServiceCheckName;
+  line += '|';
+  line += snapshot.health.up ? kOk : kCritical;
+  line += TagSection(snapshot.pause_tags, global_tags);
+  if (snapshot.health.up || snapshot.health.error.empty()) return line;
+  line += "|m:";
+  for (char c : snapshot.health.error) {
+    if (c == '\n') {
+      line += "\\n";
+    } else if (c == '|') {
+      line += '/';
+    } else {
+      line += IsControl(c) ? ' ' : c;
+    }
+  }
+  return line;
+}
+
 std::vector<std::string> EntityTags(const pipeline::Entity& entity) {
   if (entity.pod_uid.empty()) return {};
   return {"dd.internal.entity_id:" + entity.pod_uid};

@@ -45,6 +45,18 @@ std::vector<std::string> EncodeLines(const pipeline::ScrapeSnapshot& snapshot,
                                      std::size_t max_line_bytes = kUdpDatagramLimit,
                                      std::size_t* skipped = nullptr);
 
+// Datadog's HTTP checks report reachability as `<integration>.can_connect`; ours is named for
+// the check whose series we send, whatever the instance's namespace.
+inline constexpr std::string_view kServiceCheckName = "go_expvar.can_connect";
+
+// The service check of one scrape: `_sc|go_expvar.can_connect|0|#tags` after a good scrape,
+// `_sc|go_expvar.can_connect|2|#tags|m:<error>` (CRITICAL) after a failed one. Tags are the
+// target's own (its pause histogram's: instance tags and expvar_url) then `global_tags`,
+// sanitised as on metric lines; in the message newlines become "\n" and '|' becomes '/', so it
+// stays one field of one line.
+std::string EncodeServiceCheck(const pipeline::ScrapeSnapshot& snapshot,
+                               const std::vector<std::string>& global_tags);
+
 // The tags by which the Agent attributes a target's lines to its pod (origin detection without
 // socket credentials): `dd.internal.entity_id:<pod uid>`; none for a target of no pod. The sink
 // puts them between the reading's tags and the global tags; they never become Prometheus labels.

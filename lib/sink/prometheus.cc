@@ -1,6 +1,7 @@
 #include "sink/prometheus.h"
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -9,6 +10,7 @@
 
 #include "common/ascii.h"
 #include "common/datadog_naming.h"
+#include "sink/prometheus_text.h"
 
 namespace expvar::sink {
 namespace {
@@ -18,70 +20,11 @@ using Labels = std::vector<Label>;
 using prometheus::MetricType;
 
 constexpr std::string_view kReservedLabelPrefix = "exported_";
-constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";  // U+FFFD
 
 bool IsPrometheusNameChar(char c) { return common::IsAsciiAlnum(c) || c == '_'; }
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-// How many bytes a UTF-8 sequence starting with `lead` has; 0 for a byte that cannot lead one.
-std::size_t Utf8LeadLength(unsigned char lead) {
-  if (lead < 0x80) return 1;
-  if (lead >= 0xC2 && lead <= 0xDF) return 2;
-  if (lead >= 0xE0 && lead <= 0xEF) return 3;
-  if (lead >= 0xF0 && lead <= 0xF4) return 4;
-  return 0;
-}
-
-// Length of the well-formed UTF-8 sequence at s[i] (no overlongs, surrogates or code points
-// past U+10FFFF, as Prometheus' parser demands), or 0 when it is malformed.
-std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
-  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  std::size_t len = Utf8LeadLength(byte(0));
-  if (len == 0 || i + len > s.size()) return 0;
-  for (std::size_t k = 1; k < len; ++k) {
-    if ((byte(k) & 0xC0) != 0x80) return 0;
-  }
-  unsigned char lead = byte(0);
-  if (lead == 0xE0 && byte(1) < 0xA0) return 0;  // overlong
-  if (lead == 0xED && byte(1) > 0x9F) return 0;  // surrogate
-  if (lead == 0xF0 && byte(1) < 0x90) return 0;  // overlong
-  if (lead == 0xF4 && byte(1) > 0x8F) return 0;  // past U+10FFFF
-  return len;
-}
-
-// Config-supplied tags may hold any bytes; Prometheus rejects a scrape with invalid UTF-8.
-std::string ValidUtf8(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size();) {
-    std::size_t len = Utf8SequenceLength(in, i);
-    if (len == 0) {
-      out.append(kReplacementChar);
-      ++i;
-    } else {
-      out.append(in.substr(i, len));
-      i += len;
-    }
-  }
-  return out;
-}
-
-// prometheus-cpp writes HELP verbatim, but the text format requires '\' and newline escaped.
-std::string EscapeHelp(std::string_view in) {
-  std::string out;
-  for (char c : ValidUtf8(in)) {
-    if (c == '\\') {
-      out.append("\\\\");
-    } else if (c == '\n') {
-      out.append("\\n");
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
 }
 
 // One series before it is placed in its family.
@@ -337,12 +280,46 @@ struct TargetView {
   PrometheusSink::PauseCounts pauses;
 };
 
-// The histogram is shown once the target is known to expose memstats, even before a GC.
+// The histogram is shown once the target is known to expose memstats, even before a GC, and
+// hidden (its counts kept) while the target is down.
 bool ShowsPauseHistogram(const TargetView& target) {
+  if (!target.snapshot->health.up) return false;
   if (target.pauses.count > 0) return true;
   const auto& readings = target.snapshot->readings;
   return std::any_of(readings.begin(), readings.end(),
                      [](const pipeline::Reading& r) { return r.is_default; });
+}
+
+// Health series of every target, up or down, under the target's own labels (those of its pause
+// histogram: the instance's tags and expvar_url).
+constexpr std::string_view kTargetUpName = "expvar_collector_target_up";
+constexpr std::string_view kTargetDurationName = "expvar_collector_target_scrape_duration_seconds";
+constexpr std::string_view kTargetLastSuccessName =
+    "expvar_collector_target_last_success_timestamp_seconds";
+
+std::uint64_t AddHealth(const pipeline::ScrapeSnapshot& snapshot, FamilySet& families) {
+  const pipeline::ScrapeHealth& health = snapshot.health;
+  std::vector<SeriesSpec> specs = {
+      {std::string(kTargetUpName), MetricType::Gauge,
+       "1 when the target's last scrape succeeded, 0 when it failed (its value series are then "
+       "left out)",
+       health.up ? 1.0 : 0.0},
+      {std::string(kTargetDurationName), MetricType::Gauge,
+       "Seconds the target's last scrape took, fetch and check", health.duration_seconds}};
+  if (health.last_success) {
+    specs.push_back(
+        {std::string(kTargetLastSuccessName), MetricType::Gauge,
+         "Unix time of the target's last successful scrape",
+         std::chrono::duration<double>(health.last_success->time_since_epoch()).count()});
+  }
+  Labels labels = TagsToLabels(snapshot.pause_tags);
+  std::size_t hash = LabelSetHash(labels);
+  std::uint64_t conflicts = 0;
+  for (auto& spec : specs) {
+    auto metric = ValueMetric(spec.type, spec.value, labels);
+    if (!families.Add(std::move(spec), std::move(metric), hash)) ++conflicts;
+  }
+  return conflicts;
 }
 
 std::uint64_t AddTarget(const TargetView& target, FamilySet& families) {
@@ -364,7 +341,7 @@ std::uint64_t AddTarget(const TargetView& target, FamilySet& families) {
     auto metric = HistogramMetric(target.pauses, std::move(pause_labels));
     if (!families.Add(std::move(spec), std::move(metric), hash)) ++conflicts;
   }
-  return conflicts;
+  return conflicts + AddHealth(snapshot, families);
 }
 
 }  // namespace

@@ -210,20 +210,56 @@ TEST_F(DaemonTest, SighupAddsAndRemovesTargets) {
   EXPECT_FALSE(Contains(status, first.vars_url()));
 }
 
-TEST_F(DaemonTest, KilledTargetIsDownOnStatusAndRecovers) {
+// A killed target: /status says down, its value series leave /metrics while
+// expvar_collector_target_up says 0, and go_expvar.can_connect turns CRITICAL with the error;
+// all three come back when it does.
+TEST_F(DaemonTest, KilledTargetIsDownEverywhereAndRecovers) {
   auto goapp = std::make_unique<Goapp>(dir_.path());
   std::string address = goapp->address();
+  std::string url = goapp->vars_url();
   WriteFile(conf("goapp.yaml"), ConfFor(goapp->url()));
-  Daemon daemon(dir_.path(), confd().string(), "udp://127.0.0.1:9");
+  DatagramReceiver receiver;
+  Daemon daemon(dir_.path(), confd().string(),
+                "udp://127.0.0.1:" + std::to_string(receiver.port()));
+  const std::string up_series = "expvar_collector_target_up{it=\"yes\",expvar_url=\"" + url + "\"}";
+  const std::string value_series =
+      "go_expvar_memstats_heap_alloc_bytes{it=\"yes\",expvar_url=\"" + url;
+  auto metrics = [&] { return HttpGet(daemon.Url("/metrics")).value_or(""); };
+  // The last service check of the target seen within a second, or "" when none came.
+  auto service_check = [&] {
+    std::string last;
+    for (const auto& line : receiver.Receive(1000ms)) {
+      if (line.starts_with("_sc|go_expvar.can_connect|") && Contains(line, url)) last = line;
+    }
+    return last;
+  };
+
+  ASSERT_TRUE(Eventually([&] { return Contains(metrics(), up_series + " 1\n"); })) << metrics();
+  EXPECT_TRUE(Contains(metrics(), value_series));
   ASSERT_TRUE(
-      Eventually([&] { return Contains(HttpGet(daemon.Url("/status")), "\"health\":\"up\""); }));
+      Eventually([&] { return service_check().starts_with("_sc|go_expvar.can_connect|0|"); }));
+
   goapp.reset();  // killed
   ASSERT_TRUE(
       Eventually([&] { return Contains(HttpGet(daemon.Url("/status")), "\"health\":\"down\""); }));
   EXPECT_TRUE(Contains(HttpGet(daemon.Url("/status")), "fetch failed"));
+  ASSERT_TRUE(Eventually([&] { return Contains(metrics(), up_series + " 0\n"); })) << metrics();
+  EXPECT_FALSE(Contains(metrics(), value_series)) << metrics();
+  std::string critical;
+  ASSERT_TRUE(Eventually([&] {
+    critical = service_check();
+    return critical.starts_with("_sc|go_expvar.can_connect|2|");
+  }));
+  EXPECT_TRUE(Contains(critical, "|m:fetch failed")) << critical;
+  EXPECT_TRUE(Contains(critical, "it:yes")) << critical;
+
   goapp = std::make_unique<Goapp>(dir_.path(), address);  // back on the same port
   EXPECT_TRUE(
       Eventually([&] { return Contains(HttpGet(daemon.Url("/status")), "\"health\":\"up\""); }));
+  EXPECT_TRUE(Eventually([&] { return Contains(metrics(), up_series + " 1\n"); }));
+  EXPECT_TRUE(Contains(metrics(), value_series));
+  EXPECT_TRUE(
+      Eventually([&] { return service_check().starts_with("_sc|go_expvar.can_connect|0|"); }));
 }
 
 TEST_F(DaemonTest, SigtermStopsWithinTwoSeconds) {

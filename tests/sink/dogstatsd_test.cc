@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,9 +58,9 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// Waits at most `timeout` for a datagram.
+// Waits at most `timeout` for a datagram, as sent.
 template <typename Socket>
-std::optional<std::string> Receive(Socket& socket, std::chrono::milliseconds timeout = 2000ms) {
+std::optional<std::string> ReceiveRaw(Socket& socket, std::chrono::milliseconds timeout = 2000ms) {
   pollfd fd{socket.native_handle(), POLLIN, 0};
   if (::poll(&fd, 1, static_cast<int>(timeout.count())) != 1) return std::nullopt;
   std::string buffer(65536, '\0');
@@ -68,6 +69,33 @@ std::optional<std::string> Receive(Socket& socket, std::chrono::milliseconds tim
   if (ec) return std::nullopt;
   buffer.resize(n);
   return buffer;
+}
+
+// `datagram` without its service check lines ("_sc|..."), which every publish adds.
+std::string WithoutServiceChecks(const std::string& datagram) {
+  std::string kept;
+  std::istringstream lines(datagram);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("_sc|")) continue;
+    kept += (kept.empty() ? "" : "\n") + line;
+  }
+  return kept;
+}
+
+// Waits at most `timeout` for a datagram with metric lines; returns those lines. The service
+// checks have their own test (ServiceCheckFollowsEveryScrape).
+template <typename Socket>
+std::optional<std::string> Receive(Socket& socket, std::chrono::milliseconds timeout = 2000ms) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    auto datagram = ReceiveRaw(socket, left);
+    if (!datagram) return std::nullopt;
+    std::string lines = WithoutServiceChecks(*datagram);
+    if (!lines.empty()) return lines;
+  }
 }
 
 struct UdpReceiver {
@@ -99,10 +127,10 @@ TEST(DogStatsDSink, UdpReceiverGetsTheLines) {
       Share(Snapshot({Make("a", MetricType::kGauge, 1, {"t:1"}), Make("b", MetricType::kRate, 0.5),
                       Make("c", MetricType::kMonotonicCounter, 3)},
                      {100, 200})));
-  auto datagram = Receive(receiver.socket);
+  auto datagram = ReceiveRaw(receiver.socket);
   ASSERT_TRUE(datagram);
   // No default readings here, so the histogram comes first (see EncodeLines).
-  EXPECT_EQ(*datagram,
+  EXPECT_EQ(WithoutServiceChecks(*datagram),
             "go_expvar.memstats.pause_ns:100:200|h|#expvar_url:http://10.0.0.1:8080/debug/vars,"
             "env:test\n"
             "a:1|g|#t:1,env:test\n"
@@ -288,6 +316,28 @@ TEST(DogStatsDSink, NullSnapshotForgetAndFlushAreHarmless) {
   sink.Flush();
   EXPECT_FALSE(Receive(receiver.socket, 100ms));
   EXPECT_EQ(sink.stats().datagrams_sent, 0u);
+}
+
+// Every publish ends with the target's service check: OK after a good scrape, CRITICAL with the
+// error as one-line message after a failed one, under the target's tags then the global tags.
+TEST(DogStatsDSink, ServiceCheckFollowsEveryScrape) {
+  UdpReceiver receiver;
+  asio::io_context io;
+  DogStatsDSink sink(io.get_executor(), Udp("127.0.0.1", receiver.port()), {"env:test"});
+  ScrapeSnapshot good = Snapshot({Make("a", MetricType::kGauge, 1)});
+  good.pause_tags = {"expvar_url:http://10.0.0.1:8080/debug/vars", "team:x"};
+  sink.Publish(Share(good));
+  EXPECT_EQ(ReceiveRaw(receiver.socket),
+            "a:1|g|#env:test\n"
+            "_sc|go_expvar.can_connect|0|#expvar_url:http://10.0.0.1:8080/debug/vars,team:x,"
+            "env:test");
+  ScrapeSnapshot failed = good;
+  failed.readings.clear();
+  failed.health = {false, "fetch failed: refused|reset\nFORGED:1|c", 0.1, std::nullopt};
+  sink.Publish(Share(failed));
+  EXPECT_EQ(ReceiveRaw(receiver.socket),
+            "_sc|go_expvar.can_connect|2|#expvar_url:http://10.0.0.1:8080/debug/vars,team:x,"
+            "env:test|m:fetch failed: refused/reset\\nFORGED:1/c");
 }
 
 // With a flush interval, the lines of several targets share datagrams, sent by the timer.

@@ -89,7 +89,18 @@ SnapshotPtr Snapshot(std::string id, const std::string& url, std::vector<Reading
   return snapshot;
 }
 
+bool IsHealthFamily(const prometheus::MetricFamily& family) {
+  return family.name.starts_with("expvar_collector_target_");
+}
+
+// The value series only: every target also has health series, tested on their own below.
 std::string Serialize(const PrometheusSink& sink) {
+  auto families = sink.Collect();
+  std::erase_if(families, IsHealthFamily);
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+std::string SerializeAll(const PrometheusSink& sink) {
   return prometheus::TextSerializer().Serialize(sink.Collect());
 }
 
@@ -367,6 +378,59 @@ TEST(PrometheusSinkTest, ForgetRemovesEverySeriesOfTheTarget) {
   sink.Publish(Snapshot("a", kUrlA, Defaults(kUrlA)));
   EXPECT_EQ(Family(Serialize(sink), "go_expvar_memstats_gc_pause_seconds")[2],
             "go_expvar_memstats_gc_pause_seconds_count" + kLabelsA + " 0");
+}
+
+pipeline::SnapshotPtr Failed(const std::string& id, const std::string& url,
+                             const std::string& error) {
+  auto snapshot = std::make_shared<pipeline::ScrapeSnapshot>(*Snapshot(id, url, {}));
+  snapshot->health = {false, error, 0.25, std::nullopt};
+  return snapshot;
+}
+
+TEST(PrometheusSinkTest, EveryTargetHasHealthSeriesUnderItsOwnLabels) {
+  PrometheusSink sink;
+  auto good = std::make_shared<pipeline::ScrapeSnapshot>(*Snapshot("a", kUrlA, Defaults(kUrlA)));
+  good->health = {true, "", 0.0125, std::chrono::system_clock::time_point(std::chrono::seconds(1700000000))};
+  sink.Publish(good);
+  sink.Publish(Failed("b", kUrlB, "fetch failed: connection refused"));
+  std::string text = SerializeAll(sink);
+  EXPECT_EQ(Family(text, "expvar_collector_target_up"),
+            (Lines{"# HELP expvar_collector_target_up 1 when the target's last scrape succeeded, 0 "
+                   "when it failed (its value series are then left out)",
+                   "# TYPE expvar_collector_target_up gauge",
+                   "expvar_collector_target_up" + kLabelsA + " 1",
+                   "expvar_collector_target_up" + kLabelsB + " 0"}));
+  Lines duration = Family(text, "expvar_collector_target_scrape_duration_seconds");
+  ASSERT_EQ(duration.size(), 4u);
+  EXPECT_EQ(duration[2], "expvar_collector_target_scrape_duration_seconds" + kLabelsA + " 0.0125");
+  EXPECT_EQ(duration[3], "expvar_collector_target_scrape_duration_seconds" + kLabelsB + " 0.25");
+  // Only a target that has succeeded has a last success.
+  EXPECT_EQ(
+      Family(text, "expvar_collector_target_last_success_timestamp_seconds"),
+      (Lines{"# HELP expvar_collector_target_last_success_timestamp_seconds Unix time of the "
+             "target's last successful scrape",
+             "# TYPE expvar_collector_target_last_success_timestamp_seconds gauge",
+             "expvar_collector_target_last_success_timestamp_seconds" + kLabelsA + " 1700000000"}));
+}
+
+// A dead process must not look like a flat healthy line: its values leave /metrics until it
+// answers again, and its pause histogram then carries on from its counts.
+TEST(PrometheusSinkTest, AFailedScrapeLeavesOnlyTheHealthSeriesUntilTheNextGoodOne) {
+  PrometheusSink sink;
+  sink.Publish(Snapshot("a", kUrlA, Defaults(kUrlA), {1e5}));
+  ASSERT_FALSE(Family(Serialize(sink), "go_expvar_memstats_heap_alloc_bytes").empty());
+  sink.Publish(Failed("a", kUrlA, "invalid document: not JSON"));
+  std::string down = SerializeAll(sink);
+  EXPECT_EQ(FamilyNames(down), (Lines{"expvar_collector_target_scrape_duration_seconds",
+                                      "expvar_collector_target_up"}));
+  EXPECT_EQ(Family(down, "expvar_collector_target_up")[2],
+            "expvar_collector_target_up" + kLabelsA + " 0");
+
+  sink.Publish(Snapshot("a", kUrlA, Defaults(kUrlA), {2e5}));
+  std::string up = Serialize(sink);
+  EXPECT_FALSE(Family(up, "go_expvar_memstats_heap_alloc_bytes").empty());
+  EXPECT_EQ(Family(up, "go_expvar_memstats_gc_pause_seconds")[2],
+            "go_expvar_memstats_gc_pause_seconds_count" + kLabelsA + " 2");
 }
 
 TEST(PrometheusSinkTest, LatestSnapshotReplacesThePreviousOne) {
