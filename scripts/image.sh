@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds the container image from the Dockerfile with Debian's podman (no registry needed: the
 # debian:bookworm and debian:bookworm-slim base images are made locally with debootstrap), then
-# smoke-tests it read-only, as uid 65532, with no capabilities: --version, run --help, check
-# against an unreachable target (exit 1), and run answering /healthz.
+# smoke-tests it read-only, as uid 65532, with no capabilities: ENTRYPOINT [expvar-collector] and
+# CMD [run], --version, run --help, check against an unreachable target (exit 1), and run
+# answering /healthz. The image is built in podman's default OCI format (the Dockerfile needs no
+# Docker-only instruction). Another architecture: PLATFORM=linux/arm64 (needs that platform's base
+# images and qemu-user-static; untested here).
 # Usage: scripts/image.sh [TAG]        (default expvar-collector:<version from CMakeLists.txt>)
 # Env: JOBS (build parallelism, default 2), REBUILD_BASE=1 (remake the base images),
 # IMAGE_STATE_DIR (containers.conf and the debootstrap scratch, default build-image/).
@@ -57,18 +60,25 @@ fi
 echo "base images ready after $((SECONDS - start)) s" >&2
 
 revision=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-podman build --pull=never --format docker --build-arg "JOBS=$JOBS" --build-arg "VERSION=$VERSION" \
-  --build-arg "REVISION=$revision" -t "$TAG" -f "$ROOT/Dockerfile" "$ROOT"
+platform=()
+if [[ -n ${PLATFORM:-} ]]; then platform=(--platform "$PLATFORM"); fi
+podman build --pull=never ${platform[@]+"${platform[@]}"} --build-arg "JOBS=$JOBS" \
+  --build-arg "VERSION=$VERSION" --build-arg "REVISION=$revision" \
+  --build-arg "CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ)" -t "$TAG" -f "$ROOT/Dockerfile" "$ROOT"
 echo "image built after $((SECONDS - start)) s" >&2
 
 # Smoke tests, as Kubernetes would run it: read-only root, uid 65532, no capabilities.
 prun=(podman run --rm --pull=never --read-only --cap-drop=ALL --security-opt=no-new-privileges)
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-out=$("${prun[@]}" --entrypoint expvar-collector "$TAG" --version) || fail "--version exited $?"
+# ENTRYPOINT is the binary and CMD the daemon, so arguments name a subcommand.
+config=$(podman image inspect --format '{{json .Config.Entrypoint}} {{json .Config.Cmd}}' "$TAG")
+[[ $config == '["expvar-collector"] ["run"]' ]] || fail "ENTRYPOINT/CMD are $config, want [expvar-collector] [run]"
+
+out=$("${prun[@]}" "$TAG" --version) || fail "--version exited $?"
 [[ $out == "expvar-collector $VERSION" ]] || fail "--version printed '$out'"
 
-"${prun[@]}" "$TAG" --help | grep -q -- '--kube-mode' || fail "run --help lacks --kube-mode"
+"${prun[@]}" "$TAG" run --help | grep -q -- '--kube-mode' || fail "run --help lacks --kube-mode"
 
 uid=$("${prun[@]}" --entrypoint /usr/bin/id "$TAG" -u) || fail "id -u exited $?"
 [[ $uid == 65532 ]] || fail "runs as uid $uid, not 65532"
@@ -81,7 +91,7 @@ printf 'init_config:\ninstances:\n  - expvar_url: http://127.0.0.1:1/debug/vars\
   >"$conf/go_expvar.d/app.yaml"
 chmod -R a+rX "$conf"
 set +e
-err=$("${prun[@]}" -v "$conf:/conf:ro" --entrypoint expvar-collector "$TAG" check /conf/go_expvar.d/app.yaml 2>&1 >/dev/null)
+err=$("${prun[@]}" -v "$conf:/conf:ro" "$TAG" check /conf/go_expvar.d/app.yaml 2>&1 >/dev/null)
 rc=$?
 set -e
 [[ $rc == 1 ]] || fail "check against an unreachable target exited $rc, want 1 ($err)"
@@ -89,7 +99,7 @@ set -e
 
 # The daemon starts on a read-only root and answers /healthz (host network, a free port).
 port=$(( 20000 + RANDOM % 20000 ))
-cid=$("${prun[@]}" -d -v "$conf:/conf:ro" "$TAG" --confd /conf --listen "127.0.0.1:$port" \
+cid=$("${prun[@]}" -d -v "$conf:/conf:ro" "$TAG" run --confd /conf --listen "127.0.0.1:$port" \
   --kube-mode off --dogstatsd-url udp://127.0.0.1:9)
 ok=0
 for _ in $(seq 50); do

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Lints and renders helm/expvar-collector in both modes and checks the output (kinds, apiVersions,
-# RBAC verbs, probes, security context: manifests_check.py --rendered). Uses `helm lint` and
+# Lints and renders helm/expvar-collector in both modes and with every optional object on
+# (helm-values/features.yaml), and checks the output (kinds, apiVersions, RBAC verbs, probes,
+# security context: manifests_check.py --rendered; then each value's objects and fields), that
+# impossible combinations of values stop the rendering with a message naming the value, and that
+# the chart's dashboard is the repository's dashboards/expvar-collector.json. Uses `helm lint` and
 # `helm template` when helm is on PATH (scripts/install-helm.sh puts it there); otherwise it
 # builds tests/packaging/helmrender, a text/template+sprig stand-in for `helm template`, from
 # Debian's Go packages, and validates the values files against values.schema.json itself.
@@ -22,7 +25,7 @@ project_version=$(sed -nE 's/^project\(expvar-collector VERSION ([0-9.]+).*/\1/p
 
 if command -v helm >/dev/null; then
   helm lint --strict "$chart" || fail "helm lint"
-  for mode in daemonset deployment; do
+  for mode in daemonset deployment features; do
     helm lint --strict "$chart" -f "$here/helm-values/$mode.yaml" || fail "helm lint ($mode)"
   done
   render() { helm template "$@" --namespace monitoring; }
@@ -56,7 +59,9 @@ for f in [None] + sorted(glob.glob(f"{extra}/*.yaml")):
     vals = merge(copy.deepcopy(base), yaml.safe_load(open(f))) if f else base
     jsonschema.validate(vals, schema)
 for bad in ({"mode": "statefulset"}, {"logFormat": "xml"}, {"allowAnyHost": "yes"},
-            {"confd": {"instances": [{"tags": []}]}}):
+            {"confd": {"instances": [{"tags": []}]}}, {"dogstatsd": {"mode": "tcp"}},
+            {"dogstatsd": {"useHostIP": True}}, {"noSuchValue": 1}, {"image": {"digest": "latest"}},
+            {"commonLabels": {"n": 1}}, {"networkPolicy": {"apiServerCIDRs": ["kubernetes"]}}):
     try:
         jsonschema.validate(merge(copy.deepcopy(base), bad), schema)
     except jsonschema.ValidationError:
@@ -86,16 +91,24 @@ python3 "$here/manifests_check.py" --rendered "$work/deployment.yaml" --mode dep
   --expect-kind Deployment --expect-kind ServiceAccount --expect-kind ConfigMap \
   --expect-kind Service --expect-kind ServiceMonitor || fail "deployment rendering"
 
+render rel "$chart" -f "$here/helm-values/features.yaml" >"$work/features.yaml" 2>"$work/features.notes" \
+  || fail "render features: $(cat "$work/features.notes")"
+python3 "$here/manifests_check.py" --rendered "$work/features.yaml" --mode daemonset \
+  --expect-kind DaemonSet --expect-kind ServiceAccount --expect-kind ClusterRole \
+  --expect-kind ClusterRoleBinding --expect-kind PodMonitor --expect-kind PrometheusRule \
+  --expect-kind ConfigMap --expect-kind NetworkPolicy --expect-kind PriorityClass \
+  || fail "features rendering"
+
 # kubectl decodes every rendered object (offline: --local, KUBECONFIG=/dev/null).
 if command -v kubectl >/dev/null; then
-  for f in default daemonset deployment; do
+  for f in default daemonset deployment features; do
     KUBECONFIG=/dev/null kubectl label --local -f "$work/$f.yaml" helm-test=1 -o name >/dev/null \
       || fail "kubectl cannot decode the $f rendering"
   done
 fi
 
 # Specific values reach the output.
-grep -q 'priorityClassName: system-node-critical' "$work/daemonset.yaml" || fail "priorityClassName not rendered"
+grep -q 'priorityClassName: expvar-collector-critical' "$work/daemonset.yaml" || fail "priorityClassName not rendered"
 grep -q 'key: dedicated' "$work/daemonset.yaml" || fail "extra toleration not rendered"
 grep -q 'replicas: 2' "$work/deployment.yaml" || fail "replicaCount not rendered"
 grep -q 'udp://datadog-agent.datadog.svc:8125' "$work/deployment.yaml" || fail "dogstatsd.url not rendered"
@@ -132,10 +145,52 @@ conf = yaml.safe_load(cms[0]["data"]["values.yaml"])
 assert conf["instances"][0]["expvar_url"] == "http://my-app.default.svc:8080/debug/vars", conf
 assert conf["init_config"] == {"min_collection_interval": 30}, conf
 PY
+# Each new value reaches its object or field (helm_values_check.py has one function per value).
+python3 "$here/helm_values_check.py" "$work" "$here/../.." || fail "values not rendered as documented"
+
+# The chart's dashboard and rules are copies of the repository's (helm reads only files inside
+# the chart directory).
+cmp "$chart/dashboards/expvar-collector.json" "$here/../../dashboards/expvar-collector.json" \
+  || fail "$chart/dashboards/expvar-collector.json differs from dashboards/expvar-collector.json: copy it"
+cmp "$chart/prometheus/rules.yaml" "$here/../../deploy/prometheus/rules.yaml" \
+  || fail "$chart/prometheus/rules.yaml differs from deploy/prometheus/rules.yaml: copy it"
+
+# Impossible combinations stop the rendering, and the message names the value at fault.
+check_refused() {
+  local message=$1 values=$2 out
+  printf '%s\n' "$values" >"$work/refused.yaml"
+  if out=$(render rel "$chart" -f "$work/refused.yaml" 2>&1 >/dev/null); then
+    fail "rendered although impossible: $values"
+  fi
+  [[ $out == *"$message"* ]] || fail "refusing {$values}: the error does not name '$message': $out"
+}
+check_refused "webConfig.secretName" 'webConfig: {tls: true}'
+check_refused "dogstatsd.url" 'dogstatsd: {mode: url}'
+check_refused "dogstatsd.mode" 'dogstatsd: {url: "udp://agent:8125"}'
+check_refused "DD_AGENT_HOST" 'extraEnv: [{name: DD_AGENT_HOST, value: 10.0.0.1}]'
+check_refused "confd.existingConfigMap" \
+  'confd: {existingConfigMap: mine, instances: [{expvar_url: "http://a.default.svc:8080/debug/vars"}]}'
+check_refused "podMonitor.enabled" 'serviceMonitor: {enabled: true}
+podMonitor: {enabled: true}'
+check_refused "priorityClassName" 'priorityClassName: system-node-critical'
+check_refused "priorityClass.create" 'priorityClassName: mine
+priorityClass: {create: true}'
+check_refused "commonLabels" 'commonLabels: {app.kubernetes.io/name: other}'
+check_refused "prometheusRule.job" 'prometheusRule: {enabled: true}'
+# ... and system-* is fine in kube-system.
+printf 'priorityClassName: system-node-critical\n' >"$work/kube-system.yaml"
+if command -v helm >/dev/null; then
+  helm template rel "$chart" --namespace kube-system -f "$work/kube-system.yaml" >/dev/null \
+    || fail "system-node-critical refused in kube-system"
+else
+  "$work/helmrender" -namespace kube-system -f "$work/kube-system.yaml" rel "$chart" >/dev/null 2>&1 \
+    || fail "system-node-critical refused in kube-system"
+fi
+
 # yamllint (settings in the repository's .yamllint) on every rendering and on the chart's own YAML.
 if command -v yamllint >/dev/null; then
   yamllint -s -c "$here/../../.yamllint" "$work/default.yaml" "$work/daemonset.yaml" "$work/deployment.yaml" \
-    "$chart/values.yaml" "$chart/Chart.yaml" || fail "yamllint"
+    "$work/features.yaml" "$chart/values.yaml" "$chart/Chart.yaml" "$chart/prometheus/rules.yaml" || fail "yamllint"
 else
   echo "note: yamllint not installed; renderings not linted" >&2
 fi
@@ -143,5 +198,22 @@ fi
 if command -v helm >/dev/null; then
   python3 "$here/values_used.py" helm "$chart" "$here"/helm-values/*.yaml || fail "unused values in values.yaml"
 fi
+# NOTES.txt states the collector's DogStatsD resolution order (lib/sink/dogstatsd_address.cc).
+# `helm template` does not print NOTES, so render it as an ordinary template of a copy of the chart.
+if command -v helm >/dev/null; then
+  rm -rf "$work/notes-chart"
+  cp -r "$chart" "$work/notes-chart"
+  cp "$chart/templates/NOTES.txt" "$work/notes-chart/templates/notes-as-text.yaml"
+  # --debug prints the rendering before failing on text that is not YAML.
+  helm template rel "$work/notes-chart" --namespace monitoring --debug \
+    --show-only templates/notes-as-text.yaml >"$work/default.notes" 2>&1 || true
+fi
+order='--dogstatsd-url (extraArgs), DD_DOGSTATSD_URL, DD_AGENT_HOST
+(+ DD_DOGSTATSD_PORT, default 8125), unix:///var/run/datadog/dsd.socket if it exists,
+udp://127.0.0.1:8125'
+[[ $(cat "$work/default.notes") == *"$order"* ]] || [[ ! -s $work/default.notes ]] \
+  || fail "NOTES.txt lacks the DogStatsD resolution order"
+grep -q 'DD_DOGSTATSD_URL=unix:///var/run/datadog/dsd.socket' "$work/default.notes" || [[ ! -s $work/default.notes ]] \
+  || fail "NOTES.txt does not say the default socket mode"
 grep -q 'port-forward' "$work/default.notes" || [[ ! -s $work/default.notes ]] || fail "NOTES.txt lacks port-forward"
-echo "PASS: chart renders in both modes"
+echo "PASS: chart renders in both modes and with every optional object"

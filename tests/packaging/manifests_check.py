@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Offline checks of deploy/*.yaml (and, with --helm, of `helm template` output).
+"""Offline checks of deploy/*.yaml and deploy/examples/ (and, with --rendered, of `helm template`
+output).
 
 Usage: manifests_check.py DEPLOY_DIR
        manifests_check.py --rendered FILE.yaml --mode daemonset|deployment [--expect-kind K ...]
@@ -25,7 +26,13 @@ API_VERSIONS = {
     "DaemonSet": "apps/v1",
     "Deployment": "apps/v1",
     "ServiceMonitor": "monitoring.coreos.com/v1",
+    "PodMonitor": "monitoring.coreos.com/v1",
+    "PrometheusRule": "monitoring.coreos.com/v1",
+    "NetworkPolicy": "networking.k8s.io/v1",
+    "PriorityClass": "scheduling.k8s.io/v1",
 }
+# The only files in deploy/ that are not Kubernetes objects.
+NOT_OBJECTS = {"kustomization.yaml"}
 ADMIN_PORT = 9145
 
 failures = []
@@ -64,16 +71,25 @@ def check_common(src, doc):
 
 
 def check_pod_rules(src, doc):
-    """RBAC: exactly get/list/watch on pods."""
+    """RBAC: what the collector requests, nothing more: list/watch on pods (no get: it only LISTs
+    and WATCHes), and create/patch on events (its Events about annotation errors), if at all."""
     where = name_of(src, doc)
     rules = doc.get("rules") or []
     if not rules:
         fail(where, "no rules")
+    pods = False
     for rule in rules:
-        if rule.get("apiGroups") != [""] or rule.get("resources") != ["pods"]:
-            fail(where, f"rule beyond core pods: {rule}")
-        if sorted(rule.get("verbs", [])) != ["get", "list", "watch"]:
-            fail(where, f"verbs {rule.get('verbs')}, want get/list/watch")
+        if rule.get("resources") == ["pods"] and rule.get("apiGroups") == [""]:
+            pods = True
+            if sorted(rule.get("verbs", [])) != ["list", "watch"]:
+                fail(where, f"pod verbs {rule.get('verbs')}, want list/watch")
+        elif rule.get("resources") == ["events"] and set(rule.get("apiGroups") or ["?"]) <= {"", "events.k8s.io"}:
+            if sorted(rule.get("verbs", [])) != ["create", "patch"]:
+                fail(where, f"event verbs {rule.get('verbs')}, want create/patch")
+        else:
+            fail(where, f"rule beyond pods and events: {rule}")
+    if rules and not pods:
+        fail(where, "no list/watch rule on pods")
 
 
 def env_of(container):
@@ -97,7 +113,10 @@ def check_collector(where, pod, container, mode):
     """What every collector container must have; mode is node, pod or off."""
     args = [str(a) for a in container.get("args") or []]
     if container.get("command"):
-        fail(where, "overrides the image's ENTRYPOINT [expvar-collector run]")
+        fail(where, "overrides the image's ENTRYPOINT [expvar-collector]")
+    # args replace the image's CMD [run], so they name the subcommand themselves.
+    if args[:1] != ["run"]:
+        fail(where, f"args do not start with the subcommand run: {args[:3]}")
     if arg_value(args, "--kube-mode") != mode:
         fail(where, f"--kube-mode {arg_value(args, '--kube-mode')!r}, want {mode!r}")
     ports = {p.get("name"): p.get("containerPort") for p in container.get("ports") or []}
@@ -148,16 +167,38 @@ def check_collector(where, pod, container, mode):
             fail(where, f"--podinfo-annotations {info!r} is not a mounted downward-API annotations file")
     if mode in ("node", "pod") and "DD_AGENT_HOST" in env and env["DD_AGENT_HOST"] != "status.hostIP":
         fail(where, "DD_AGENT_HOST is not from status.hostIP")
+    check_dogstatsd(where, pod, container, env)
+    mounts = {m["mountPath"].rstrip("/"): m["name"] for m in container.get("volumeMounts") or []}
+    vols = {v["name"]: v for v in pod.get("volumes") or []}
+    for m in container.get("volumeMounts") or []:
+        if m["name"] not in vols:
+            fail(where, f"volumeMount {m['name']} has no volume")
     confd = arg_value(args, "--confd")
     if confd:
-        mounts = {m["mountPath"].rstrip("/"): m["name"] for m in container.get("volumeMounts") or []}
-        if confd.rstrip("/") not in mounts:
-            fail(where, f"--confd {confd} is not a mount")
-        else:
-            vol = next(v for v in pod.get("volumes") or [] if v["name"] == mounts[confd.rstrip("/")])
-            items = (vol.get("configMap") or {}).get("items")
+        confd = confd.rstrip("/")
+        if confd in mounts:  # the conf.d directory; ConfigMap items put each key under go_expvar.d/
+            items = ((vols.get(mounts[confd]) or {}).get("configMap") or {}).get("items")
             if items is not None and not all(i["path"].startswith("go_expvar.d/") for i in items):
                 fail(where, "conf.d ConfigMap items are not under go_expvar.d/")
+        elif confd + "/go_expvar.d" not in mounts:  # or a ConfigMap whose every key is a check file
+            fail(where, f"neither --confd {confd} nor {confd}/go_expvar.d is a mount")
+    pcn = pod.get("priorityClassName", "")
+    if pcn.startswith("system-"):
+        fail(where, f"priorityClassName {pcn}: system-* classes are for kube-system only")
+
+
+def check_dogstatsd(where, pod, container, env):
+    """The DogStatsD address comes from one variable: DD_DOGSTATSD_URL wins over DD_AGENT_HOST, so
+    setting both would silently ignore DD_AGENT_HOST. A unix:// URL must be a mounted host path."""
+    if "DD_DOGSTATSD_URL" in env and "DD_AGENT_HOST" in env:
+        fail(where, "sets both DD_DOGSTATSD_URL and DD_AGENT_HOST (the URL wins)")
+    url = env.get("DD_DOGSTATSD_URL") or ""
+    if url.startswith("unix://"):
+        directory = os.path.dirname(url[len("unix://"):])
+        mounts = {m["mountPath"].rstrip("/"): m["name"] for m in container.get("volumeMounts") or []}
+        vols = {v["name"]: v for v in pod.get("volumes") or []}
+        if directory not in mounts or "hostPath" not in vols.get(mounts[directory], {}):
+            fail(where, f"DD_DOGSTATSD_URL {url}: {directory} is not a hostPath mount")
 
 
 def check_ad_annotations(where, annotations, containers):
@@ -201,20 +242,72 @@ def collectors(docs):
                 yield name_of(src, doc) + f" container {c['name']}", pod, c, arg_value(args, "--kube-mode")
 
 
+def check_kustomization(deploy, paths):
+    """kustomization.yaml lists every manifest, so `kubectl apply -k deploy/` applies what
+    `kubectl apply -f deploy/` does."""
+    path = os.path.join(deploy, "kustomization.yaml")
+    with open(path) as f:
+        k = yaml.safe_load(f) or {}
+    if k.get("kind") != "Kustomization":
+        fail("kustomization.yaml", f"kind {k.get('kind')!r}, want Kustomization")
+    listed = sorted(k.get("resources") or [])
+    want = sorted(os.path.basename(p) for p in paths)
+    if listed != want:
+        fail("kustomization.yaml", f"resources {listed}, want every manifest {want}")
+
+
+def check_examples(deploy):
+    """deploy/examples/*.json: input for `expvar-collector discover --pods`, which reads JSON
+    only: a Pod, a List/PodList (items) or an array of pods, as `kubectl get -o json` prints."""
+    paths = sorted(glob.glob(os.path.join(deploy, "examples", "*")))
+    if not any(p.endswith(".json") for p in paths):
+        fail("examples", "no example pod JSON in deploy/examples/")
+    for path in paths:
+        where = "examples/" + os.path.basename(path)
+        if path.endswith(".md"):
+            continue
+        if not path.endswith(".json"):
+            fail(where, "discover --pods reads JSON only")
+            continue
+        try:
+            with open(path) as f:
+                doc = json.load(f)
+        except ValueError as e:
+            fail(where, f"not JSON: {e}")
+            continue
+        pods = doc if isinstance(doc, list) else doc.get("items", [doc]) if isinstance(doc, dict) else []
+        if not pods:
+            fail(where, "no pod")
+        for pod in pods:
+            if not isinstance(pod, dict) or pod.get("kind", "Pod") != "Pod":
+                fail(where, f"not a Pod: {str(pod)[:60]}")
+                continue
+            meta = pod.get("metadata") or {}
+            for field in ("name", "namespace", "uid"):
+                if not meta.get(field):
+                    fail(where, f"pod without metadata.{field}")
+            check_ad_annotations(f"{where} pod {meta.get('name')}", meta.get("annotations"),
+                                 (pod.get("spec") or {}).get("containers") or [])
+
+
 def check_deploy_dir(deploy):
-    paths = sorted(glob.glob(os.path.join(deploy, "*.yaml")))
+    paths = sorted(p for p in glob.glob(os.path.join(deploy, "*.yaml"))
+                   if os.path.basename(p) not in NOT_OBJECTS)
     expected_files = ["configmap-confd.yaml", "daemonset.yaml", "example-app.yaml", "rbac.yaml",
-                      "sidecar-example.yaml"]
+                      "sidecar-example.yaml", "priorityclass.yaml", "kustomization.yaml"]
     for f in expected_files:
         if not os.path.exists(os.path.join(deploy, f)):
             fail(deploy, f"missing {f}")
+    if os.path.exists(os.path.join(deploy, "kustomization.yaml")):
+        check_kustomization(deploy, paths)
+    check_examples(deploy)
     docs = load(paths)
     for src, doc in docs:
         check_common(src, doc)
         if doc.get("kind") in ("ClusterRole", "Role"):
             check_pod_rules(src, doc)
     kinds = {(src, doc.get("kind")) for src, doc in docs}
-    for want in [("rbac.yaml", "ServiceAccount"), ("rbac.yaml", "ClusterRole"),
+    for want in [("priorityclass.yaml", "PriorityClass"), ("rbac.yaml", "ServiceAccount"), ("rbac.yaml", "ClusterRole"),
                  ("rbac.yaml", "ClusterRoleBinding"), ("daemonset.yaml", "DaemonSet"),
                  ("sidecar-example.yaml", "Deployment"), ("sidecar-example.yaml", "Role"),
                  ("sidecar-example.yaml", "RoleBinding"), ("example-app.yaml", "Deployment"),
@@ -239,6 +332,9 @@ def check_deploy_dir(deploy):
         vols = {v["name"]: v for v in pod.get("volumes") or []}
         if not any((v.get("hostPath") or {}).get("path", "").rstrip("/") == "/var/run/datadog" for v in vols.values()):
             fail("daemonset.yaml", "no hostPath volume for /var/run/datadog")
+        pcn = pod.get("priorityClassName")
+        if pcn and not any(d.get("kind") == "PriorityClass" and d["metadata"]["name"] == pcn for _, d in docs):
+            fail("daemonset.yaml", f"priorityClassName {pcn!r} is not defined in deploy/")
         sa = pod.get("serviceAccountName")
         if ("rbac.yaml", "ServiceAccount") in kinds and not any(
                 d.get("kind") == "ServiceAccount" and d["metadata"]["name"] == sa for _, d in docs):

@@ -10,6 +10,7 @@ Usage: values_used.py HELM CHART_DIR VALUES_FILE...
 """
 import copy
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,21 @@ SAMPLES = {
     "extraEnv": [{"name": "PROBE", "value": "1"}],
     "tolerations": [{"key": "probe", "operator": "Exists"}],
     "dogstatsd.url": "udp://probe.datadog.svc:8125",
+    "image.digest": "sha256:" + "0" * 64,
+    "confd.existingConfigMap": "probe-confd",
+    "extraVolumes": [{"name": "probe", "emptyDir": {}}],
+    "extraVolumeMounts": [{"name": "probe", "mountPath": "/probe"}],
+    "serviceMonitor.relabelings": [{"targetLabel": "probe", "replacement": "1"}],
+    "serviceMonitor.metricRelabelings": [{"targetLabel": "probe", "replacement": "1"}],
+    "podMonitor.relabelings": [{"targetLabel": "probe", "replacement": "1"}],
+    "podMonitor.metricRelabelings": [{"targetLabel": "probe", "replacement": "1"}],
+    "prometheusRule.runbookUrl": "https://probe.example.com/runbook",
+    "networkPolicy.ingressFrom": [{"podSelector": {"matchLabels": {"probe": "1"}}}],
+    "networkPolicy.targets": [{"podSelector": {"matchLabels": {"probe": "1"}}}],
+    "networkPolicy.apiServerCIDRs": ["10.99.0.1/32"],
+    "networkPolicy.apiServerPorts": [8443],
+    "networkPolicy.dns": [{"podSelector": {"matchLabels": {"probe": "1"}}}],
+    "networkPolicy.extraEgress": [{"ports": [{"port": 9999}]}],
 }
 
 
@@ -57,6 +73,9 @@ def mutated(path, value, schema):
     if isinstance(value, int):
         return value + 1
     if isinstance(value, str):
+        duration = re.fullmatch(r"([0-9]+)(ms|s|m|h)", value)
+        if duration:  # a Prometheus duration stays one
+            return f"{int(duration.group(1)) + 1}{duration.group(2)}"
         return value + "9" if value else "probe-value"
     if isinstance(value, list):
         return value + ["probe"]
@@ -103,17 +122,22 @@ def main():
     unused, broken = [], []
     for path, value in leaves(defaults):
         changed = False
+        errors = []
         for baseline, out in zip(baselines, rendered):
             # Mutate the value the baseline actually has, or the probe may equal it.
             probe = mutated(path, lookup(baseline, path, value), schema)
             try:
                 changed = render(helm, chart, with_value(baseline, path, probe)) != out
             except RuntimeError as e:
-                broken.append(f"{'.'.join(path)}={probe!r}: {e}")
-                break
+                # The chart refuses some combinations on purpose (a `fail`); another baseline
+                # may take the value.
+                errors.append(f"{'.'.join(path)}={probe!r}: {e}")
+                continue
             if changed:
                 break
-        if not changed:
+        if not changed and errors:
+            broken.extend(errors)
+        elif not changed:
             unused.append(".".join(path))
     for line in broken:
         print(f"cannot render with {line}", file=sys.stderr)

@@ -1,7 +1,7 @@
 // helmrender is a stand-in for `helm template` where helm cannot be installed: it renders a
-// chart's templates with Go text/template, sprig and helm's include/tpl/toYaml/required/fail,
-// the chart's values.yaml deep-merged with -f files. No lint, no schema validation, no
-// subcharts, no lookup. Builds in GOPATH mode from Debian's golang-github-masterminds-sprig-dev
+// chart's templates with Go text/template, sprig and helm's include/tpl/toYaml/fromYaml/required/
+// fail and .Files.Get, the chart's values.yaml deep-merged with -f files. No lint, no schema
+// validation, no subcharts, no lookup. Builds in GOPATH mode from Debian's golang-github-masterminds-sprig-dev
 // and golang-gopkg-yaml.v2-dev.
 // Usage: helmrender [-f values.yaml ...] [-namespace NS] RELEASE CHART_DIR
 package main
@@ -76,6 +76,30 @@ func merge(dst, src map[string]interface{}) map[string]interface{} {
 	return dst
 }
 
+// chartFiles is .Files: Get reads a file of the chart directory ("" when it is missing, as helm).
+type chartFiles struct{ dir string }
+
+func (f chartFiles) Get(name string) string {
+	data, err := os.ReadFile(filepath.Join(f.dir, filepath.FromSlash(name)))
+	if err != nil {
+		return ""
+	}
+	return string(data)
+}
+
+// fromYAML is helm's fromYaml: a map, or {"Error": message} when the text is not a YAML map.
+func fromYAML(text string) map[string]interface{} {
+	var v interface{}
+	if err := yaml.Unmarshal([]byte(text), &v); err != nil {
+		return map[string]interface{}{"Error": err.Error()}
+	}
+	m, ok := normalize(v).(map[string]interface{})
+	if !ok {
+		return map[string]interface{}{}
+	}
+	return m
+}
+
 func toYAML(v interface{}) string {
 	out, err := yaml.Marshal(v)
 	if err != nil {
@@ -143,6 +167,7 @@ func run(release, chartDir, namespace string, files []string) error {
 		return buf.String(), err
 	}
 	funcs["toYaml"] = toYAML
+	funcs["fromYaml"] = fromYAML
 	funcs["required"] = func(msg string, v interface{}) (interface{}, error) {
 		if v == nil || v == "" {
 			return nil, errors.New(msg)
@@ -180,10 +205,11 @@ func run(release, chartDir, namespace string, files []string) error {
 			continue
 		}
 		data := map[string]interface{}{
-			"Values":  values,
-			"Chart":   chart,
-			"Release": map[string]interface{}{"Name": release, "Namespace": namespace, "Service": "Helm", "IsInstall": true, "IsUpgrade": false, "Revision": 1},
-			"Template": map[string]interface{}{"Name": name, "BasePath": chartName + "/templates"},
+			"Values":       values,
+			"Chart":        chart,
+			"Release":      map[string]interface{}{"Name": release, "Namespace": namespace, "Service": "Helm", "IsInstall": true, "IsUpgrade": false, "Revision": 1},
+			"Template":     map[string]interface{}{"Name": name, "BasePath": chartName + "/templates"},
+			"Files":        chartFiles{chartDir},
 			"Capabilities": map[string]interface{}{"KubeVersion": map[string]interface{}{"Version": "v1.30.0", "Major": "1", "Minor": "30"}},
 		}
 		var buf bytes.Buffer
