@@ -18,6 +18,8 @@ ARG DEBIAN_RELEASE=bookworm
 # ---- build: the same CMake build as scripts/test.sh, without tests and benchmarks -------------
 FROM debian:${DEBIAN_RELEASE} AS build
 ARG JOBS=2
+# The git revision --version prints (the build context holds no .git to read it from).
+ARG REVISION=unknown
 WORKDIR /src
 # The package list lives in scripts/packages.sh (BUILD_PACKAGES, a bash array), shared with
 # scripts/test.sh. bash is named here rather than through SHELL, which the OCI image format
@@ -31,7 +33,7 @@ COPY CMakeLists.txt ./
 COPY bench bench
 COPY cmd cmd
 COPY lib lib
-RUN cmake -S . -B build -G Ninja -DEXPVAR_BUILD_TESTS=OFF -DEXPVAR_BUILD_BENCH=OFF \
+RUN cmake -S . -B build -G Ninja -DEXPVAR_BUILD_TESTS=OFF -DEXPVAR_BUILD_BENCH=OFF -DEXPVAR_REVISION="${REVISION}" \
       -DCMAKE_BUILD_TYPE=Release \
  && cmake --build build --target expvar-collector --parallel "${JOBS}" \
  && strip build/expvar-collector \

@@ -76,7 +76,7 @@ config=$(podman image inspect --format '{{json .Config.Entrypoint}} {{json .Conf
 [[ $config == '["expvar-collector"] ["run"]' ]] || fail "ENTRYPOINT/CMD are $config, want [expvar-collector] [run]"
 
 out=$("${prun[@]}" "$TAG" --version) || fail "--version exited $?"
-[[ $out == "expvar-collector $VERSION" ]] || fail "--version printed '$out'"
+[[ $out == "expvar-collector $VERSION (revision "* ]] || fail "--version printed '$out'"
 
 "${prun[@]}" "$TAG" run --help | grep -q -- '--kube-mode' || fail "run --help lacks --kube-mode"
 

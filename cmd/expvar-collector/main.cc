@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
     return args.empty() ? 2 : 0;
   }
   if (args[0] == "--version" || args[0] == "version") {
-    std::cout << "expvar-collector " << EXPVAR_VERSION << "\n";
+    std::cout << "expvar-collector " << EXPVAR_VERSION << " (revision " << EXPVAR_REVISION << ")\n";
     return 0;
   }
   std::string command = args[0];

@@ -157,6 +157,17 @@ void Validate(const RunOptions& o) {
   }
 }
 
+// `run` takes flags only. program_options passes words that are no flag's value through as
+// positional arguments, so "--interval 5 10" would run with the 10 ignored: a typo must stop
+// the daemon from starting instead.
+void RefuseStrayArguments(const std::vector<std::string>& stray) {
+  if (stray.empty()) return;
+  std::string quoted;
+  for (const auto& word : stray) quoted += (quoted.empty() ? "\"" : " \"") + word + "\"";
+  throw UsageError("unexpected argument" + std::string(stray.size() > 1 ? "s " : " ") + quoted +
+                   ": run takes only --flags (a flag takes one value; repeat --tag for several)");
+}
+
 }  // namespace
 
 ParsedRunOptions ParseRunOptions(const std::vector<std::string>& args) {
@@ -169,7 +180,9 @@ ParsedRunOptions ParseRunOptions(const std::vector<std::string>& args) {
   po::options_description description = OptionsDescription(o, bindings);
   po::variables_map flags;
   try {
-    po::store(po::command_line_parser(args).options(description).run(), flags);
+    po::parsed_options given = po::command_line_parser(args).options(description).run();
+    RefuseStrayArguments(po::collect_unrecognized(given.options, po::include_positional));
+    po::store(given, flags);
     po::notify(flags);
   } catch (const po::error& e) {
     throw UsageError(e.what());

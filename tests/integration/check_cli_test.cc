@@ -159,6 +159,27 @@ TEST(CheckCli, HelpDescribesTheOutput) {
   EXPECT_NE(result.out.find("\"run\""), std::string::npos);
 }
 
+// A mistyped flag value must not start the daemon with the rest ignored.
+TEST(RunCli, StrayArgumentsAreRefusedWithExitTwoNamingThem) {
+  for (const std::vector<std::string>& extra : {std::vector<std::string>{"--interval", "5", "10"},
+                                                {"stray"},
+                                                {"--listen", "a", "b", "c"}}) {
+    std::vector<std::string> command = {EXPVAR_BINARY, "run"};
+    command.insert(command.end(), extra.begin(), extra.end());
+    CommandResult result = RunCommand(command, 10s);
+    EXPECT_EQ(result.exit_code, 2) << result.err;
+    EXPECT_NE(result.err.find("unexpected argument"), std::string::npos) << result.err;
+    EXPECT_NE(result.err.find("\"" + extra.back() + "\""), std::string::npos) << result.err;
+  }
+}
+
+TEST(RunCli, VersionPrintsTheVersionAndTheGitRevision) {
+  CommandResult result = RunCommand({EXPVAR_BINARY, "--version"}, 10s);
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_TRUE(result.out.starts_with("expvar-collector ")) << result.out;
+  EXPECT_NE(result.out.find(" (revision "), std::string::npos) << result.out;
+}
+
 TEST(EtcdCheck, ReportsEtcdsMemstatsAndItsOwnVars) {
   TempDir dir;
   int client_port = FreeLoopbackPort();
