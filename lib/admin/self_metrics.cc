@@ -49,14 +49,22 @@ SelfMetrics::SelfMetrics(std::string_view version)
                                       .Add({{"reason", "max_returned_metrics"}});
   late_ticks_ = &PlainCounter(registry, "expvar_collector_late_ticks_total",
                               "Scrapes that started later than their scheduled time.");
-  config_errors_ = &PlainCounter(registry, "expvar_collector_config_errors_total",
-                                 "Configurations or annotations that could not be used.");
+  auto& config_errors =
+      CounterFamily(registry, "expvar_collector_config_errors_total",
+                    "Configuration problems (a conf.d file or item, a pod annotation, a template "
+                    "variable, a clamp), each counted once when it appears, by what wrote it.");
+  config_errors_confd_ = &config_errors.Add({{"source", "confd"}});
+  config_errors_annotation_ = &config_errors.Add({{"source", "annotation"}});
   prometheus::BuildGauge()
       .Name("expvar_collector_build_info")
       .Help("Always 1; the version label says which build is running.")
       .Register(registry)
       .Add({{"version", std::string(version)}})
       .Set(1);
+}
+
+prometheus::Counter& SelfMetrics::ConfigErrors(std::string_view source) {
+  return source == "annotation" ? *config_errors_annotation_ : *config_errors_confd_;
 }
 
 prometheus::Counter& SelfMetrics::Scrapes(ScrapeResult result) {

@@ -32,7 +32,9 @@ class SelfMetrics {
   prometheus::Counter& SeriesEmitted() { return *series_emitted_; }
   prometheus::Counter& SeriesDroppedMaxReturned() { return *series_dropped_max_returned_; }
   prometheus::Counter& LateTicks() { return *late_ticks_; }
-  prometheus::Counter& ConfigErrors() { return *config_errors_; }
+  // By what wrote the configuration: "confd" (operator files) or "annotation" (pods); any other
+  // value counts as "confd".
+  prometheus::Counter& ConfigErrors(std::string_view source);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -45,7 +47,8 @@ class SelfMetrics {
   prometheus::Counter* series_emitted_;
   prometheus::Counter* series_dropped_max_returned_;
   prometheus::Counter* late_ticks_;
-  prometheus::Counter* config_errors_;
+  prometheus::Counter* config_errors_confd_;
+  prometheus::Counter* config_errors_annotation_;
 };
 
 }  // namespace expvar::admin

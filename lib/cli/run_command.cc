@@ -54,6 +54,9 @@ class SelfMetricsObserver : public pipeline::ScrapeObserver {
   void OnTargetCount(std::size_t count) override {
     metrics_.Targets().Set(static_cast<double>(count));
   }
+  void OnConfigErrors(std::string_view source_kind, std::size_t count) override {
+    metrics_.ConfigErrors(source_kind).Increment(static_cast<double>(count));
+  }
 
  private:
   static admin::ScrapeResult ToAdmin(pipeline::ScrapeResult result) {
@@ -175,7 +178,9 @@ class PodinfoFileWatcher {
     auto annotations = discovery::ParseDownwardApiAnnotations(text.str(), &error);
     discovery::ProviderResult result;
     if (!annotations) {
-      result.errors.push_back({path_, error});
+      // Named as a pod source: the file holds the pod's own annotations (downward API).
+      result.errors.push_back(
+          {"pod " + namespace_ + "/" + name_ + " annotations file " + path_, error});
     } else {
       std::string pod_ip = targets_.sidecar_host;
       result = discovery::TargetsFromPods(
@@ -270,7 +275,6 @@ class Daemon {
       return;
     }
     discovery::ProviderResult result = confd_->Load();
-    self_metrics_.ConfigErrors().Increment(static_cast<double>(result.errors.size()));
     spdlog::info("conf.d loaded: {} instances, {} problems", result.targets.size(),
                  result.errors.size());
     {

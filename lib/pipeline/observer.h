@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <string_view>
 
 namespace expvar::pipeline {
 
@@ -23,6 +24,9 @@ class ScrapeObserver {
   virtual void OnScrape(const ScrapeOutcome& outcome) = 0;
   virtual void OnLateTicks(std::size_t count) = 0;
   virtual void OnTargetCount(std::size_t count) = 0;
+  // `count` configuration problems appeared that were not there before ("confd" or
+  // "annotation", see SourceKindOf): each is counted once, when it appears.
+  virtual void OnConfigErrors(std::string_view source_kind, std::size_t count) = 0;
 };
 
 }  // namespace expvar::pipeline

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "pipeline/instance.h"
 
@@ -30,5 +31,12 @@ struct SourceError {
   std::string source;
   std::string message;
 };
+
+// What wrote the source of a problem, for expvar_collector_config_errors_total{source}: pod
+// sources all start with "pod " (see TargetSpec::source); everything else is operator-written
+// configuration read from files.
+inline std::string_view SourceKindOf(std::string_view source) {
+  return source.starts_with("pod ") ? "annotation" : "confd";
+}
 
 }  // namespace expvar::pipeline

@@ -121,12 +121,18 @@ void Scheduler::CollectAndLogErrors() {
     for (const auto& warning : warnings) source_errors_.push_back({source, warning});
   }
   std::set<std::pair<std::string, std::string>> current;
+  std::map<std::string_view, std::size_t> new_by_kind;
   for (const auto& e : source_errors_) {
     auto key = std::make_pair(e.source, e.message);
-    if (!logged_errors_.count(key)) spdlog::warn("{}: {}", e.source, e.message);
+    if (!logged_errors_.count(key)) {
+      spdlog::warn("{}: {}", e.source, e.message);
+      ++new_by_kind[pipeline::SourceKindOf(e.source)];
+    }
     current.insert(std::move(key));
   }
   logged_errors_ = std::move(current);
+  if (!observer_) return;
+  for (const auto& [kind, count] : new_by_kind) observer_->OnConfigErrors(kind, count);
 }
 
 // The first scrapes of a batch of new targets are spread at most kFirstScrapesPerMillisecond a

@@ -368,7 +368,7 @@ TEST_F(ServerTest, MetricsHasSelfMetricsAndPublishedSeries) {
   EXPECT_TRUE(Contains(text, "expvar_collector_build_info{version=\"1.2.3-test\"} 1\n"));
   for (const char* name :
        {"expvar_collector_scraped_bytes_total", "expvar_collector_series_emitted_total",
-        "expvar_collector_late_ticks_total", "expvar_collector_config_errors_total"}) {
+        "expvar_collector_late_ticks_total"}) {
     EXPECT_TRUE(Contains(text, "\n" + std::string(name) + " 0\n")) << name;
   }
   const std::string labels =
@@ -740,7 +740,7 @@ TEST(SelfMetricsTest, AccessorsUpdateTheRegistry) {
   metrics.SeriesEmitted().Increment(20);
   metrics.SeriesDroppedMaxReturned().Increment(2);
   metrics.LateTicks().Increment();
-  metrics.ConfigErrors().Increment();
+  metrics.ConfigErrors("annotation").Increment();
   metrics.Targets().Set(7);
   std::string text = prometheus::TextSerializer().Serialize(metrics.Registry()->Collect());
   for (const char* line :
@@ -748,8 +748,10 @@ TEST(SelfMetricsTest, AccessorsUpdateTheRegistry) {
         "expvar_collector_scrapes_total{result=\"parse_error\"} 1",
         "expvar_collector_scraped_bytes_total 1024", "expvar_collector_series_emitted_total 20",
         "expvar_collector_series_dropped_total{reason=\"max_returned_metrics\"} 2",
-        "expvar_collector_late_ticks_total 1", "expvar_collector_config_errors_total 1",
-        "expvar_collector_targets 7", "expvar_collector_build_info{version=\"v9\"} 1"}) {
+        "expvar_collector_late_ticks_total 1",
+        "expvar_collector_config_errors_total{source=\"annotation\"} 1",
+        "expvar_collector_config_errors_total{source=\"confd\"} 0", "expvar_collector_targets 7",
+        "expvar_collector_build_info{version=\"v9\"} 1"}) {
     EXPECT_TRUE(Contains(text, "\n" + std::string(line) + "\n")) << line << "\n" << text;
   }
 }
