@@ -191,7 +191,8 @@ std::vector<std::string> ReadPodIps(const json::object& status, const std::strin
 }
 
 // A container counts as running when its status has a `state.running` object (even an empty
-// one): `waiting` and `terminated` are the other states.
+// one): `waiting` and `terminated` are the other states. The status' image stands in for a spec
+// that names none.
 void ReadContainerStatuses(const json::object& status, Pod& pod) {
   ForEachObject(status, "containerStatuses", "status.containerStatuses",
                 [&](const json::object& container_status, const std::string& path) {
@@ -200,8 +201,11 @@ void ReadContainerStatuses(const json::object& status, Pod& pod) {
                       ObjectField(container_status, "state", path + ".state");
                   bool running = state != nullptr &&
                                  ObjectField(*state, "running", path + ".state.running") != nullptr;
+                  std::string image = StringField(container_status, "image", path + ".image");
                   for (Container& container : pod.containers) {
-                    if (container.name == name) container.running = running;
+                    if (container.name != name) continue;
+                    container.running = running;
+                    if (container.image.empty()) container.image = image;
                   }
                 });
 }

@@ -15,6 +15,7 @@
 #include "config/conf_file.h"
 #include "discovery/annotation_limits.h"
 #include "discovery/annotations.h"
+#include "discovery/pod_tags.h"
 #include "resolve/host_guard.h"
 #include "resolve/resolver.h"
 
@@ -82,11 +83,13 @@ class PodResolver {
           Fail(tmpl.annotation, *refused);
           continue;
         }
-        KeepAnnotationTags(parsed_instance, tmpl);
+        std::vector<std::string> pod_tags = PodTags(pod_, tmpl.container);
+        KeepAnnotationTags(parsed_instance, tmpl, pod_tags);
         for (const auto& clamp : ClampToLimits(parsed_instance, options_.limits)) {
           Fail(tmpl.annotation, clamp);
         }
-        PrependPodTags(parsed_instance, tmpl.container);
+        // The pod's own tags come first: of two equal keys the first wins downstream.
+        parsed_instance.tags.insert(parsed_instance.tags.begin(), pod_tags.begin(), pod_tags.end());
         pipeline::Entity entity{pod_.uid, pod_.name, pod_.namespace_name, tmpl.container};
         out_.targets.push_back({source, std::move(parsed_instance), std::move(entity)});
       }
@@ -119,27 +122,23 @@ class PodResolver {
   }
 
   // The tags the annotations give (the instance's, then ad.datadoghq.com/tags), minus those the
-  // collector derives from the pod; each one dropped is reported.
-  void KeepAnnotationTags(pipeline::Instance& instance, const CheckTemplate& tmpl) {
+  // collector derives from the pod (reserved keys always; env, service and version when the
+  // pod's labels set them); each one dropped is reported.
+  void KeepAnnotationTags(pipeline::Instance& instance, const CheckTemplate& tmpl,
+                          const std::vector<std::string>& pod_tags) {
     std::vector<std::string> warnings;
-    std::vector<std::string> tags = WithoutReservedTags(instance.tags, "tags", warnings);
-    for (auto& tag : WithoutReservedTags(tmpl.tags, "ad.datadoghq.com tags", warnings)) {
-      tags.push_back(std::move(tag));
-    }
+    auto keep = [&](const std::vector<std::string>& tags, const std::string& where) {
+      return WithoutPodTagKeys(WithoutReservedTags(tags, where, warnings), pod_tags, where,
+                               warnings);
+    };
+    std::vector<std::string> tags = keep(instance.tags, "tags");
+    for (auto& tag : keep(tmpl.tags, "ad.datadoghq.com tags")) tags.push_back(std::move(tag));
     instance.tags = std::move(tags);
     for (std::size_t i = 0; i < instance.metrics.size(); ++i) {
       auto& item = instance.metrics[i];
-      item.tags = WithoutReservedTags(item.tags, common::Indexed("metrics", i) + ".tags", warnings);
+      item.tags = keep(item.tags, common::Indexed("metrics", i) + ".tags");
     }
     for (const auto& warning : warnings) Fail(tmpl.annotation, warning);
-  }
-
-  // The pod's own tags come first: of two equal keys the first wins downstream.
-  void PrependPodTags(pipeline::Instance& instance, const std::string& container) const {
-    std::vector<std::string> pod_tags = {"kube_namespace:" + pod_.namespace_name,
-                                         "pod_name:" + pod_.name,
-                                         "kube_container_name:" + container};
-    instance.tags.insert(instance.tags.begin(), pod_tags.begin(), pod_tags.end());
   }
 
   resolve::ResolveContext Context(const std::string& container) const {

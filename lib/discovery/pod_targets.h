@@ -52,10 +52,10 @@ class ParseCache {
   std::map<Key, Entry> previous_;
 };
 
-// Every go_expvar instance the pods' annotations ask for, resolved, with the pod tags
-// (kube_namespace, pod_name, kube_container_name, annotation tags); and every problem, naming
-// the pod and the annotation. Pods that are not Running and Ready (unless they tolerate it) and
-// containers that are not running contribute nothing and no error.
+// Every go_expvar instance the pods' annotations ask for, resolved, with the pod's tags first
+// (PodTags), then the annotation tags without a key the pod's tags have; and every problem,
+// naming the pod and the annotation. Pods that are not Running and Ready (unless they tolerate
+// it) and containers that are not running contribute nothing and no error.
 // Limits: a pod asking for more than max_targets_per_pod gets its first ones; pods are admitted
 // oldest first (creationTimestamp, then namespace/name) and a pod whose targets would take the
 // total over max_targets_per_node gets none. Both are reported as errors naming the pod, so a

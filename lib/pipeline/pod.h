@@ -17,7 +17,7 @@ struct Container {
   std::string name;
   std::vector<ContainerPort> ports;  // in declaration order
   bool running = false;              // from status.containerStatuses[].state.running
-  std::string image;                 // spec.containers[].image, as written
+  std::string image;  // spec.containers[].image as written, else containerStatuses[].image
 };
 
 // metadata.ownerReferences[]: who created the pod (a ReplicaSet, a DaemonSet, a Job, ...).

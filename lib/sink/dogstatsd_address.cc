@@ -123,6 +123,14 @@ std::vector<std::string> GlobalTagsFromEnvironment(const common::EnvLookup& env)
     auto value = env(variable);
     if (value && !value->empty()) tags.push_back(key + *value);
   }
+  // DD_TAGS: the Agent splits it at whitespace, the Datadog tracers at commas too.
+  const std::string extra = env("DD_TAGS").value_or("");
+  constexpr std::string_view kSeparators = " \t\n\v\f\r,";
+  for (std::size_t start = extra.find_first_not_of(kSeparators); start != std::string::npos;) {
+    const std::size_t end = extra.find_first_of(kSeparators, start);
+    tags.push_back(extra.substr(start, end - start));
+    start = extra.find_first_not_of(kSeparators, end);
+  }
   return tags;
 }
 

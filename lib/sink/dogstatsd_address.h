@@ -18,7 +18,8 @@ inline constexpr std::uint16_t kDefaultDogStatsDPort = 8125;
 inline constexpr std::string_view kDefaultDogStatsDSocket = "/var/run/datadog/dsd.socket";
 
 // `env:`, `service:`, `version:` from DD_ENV, DD_SERVICE, DD_VERSION (unset or empty: no tag),
-// as the Datadog clients add them. The caller appends the repeated `--tag` values.
+// as the Datadog clients add them, then the tags DD_TAGS lists (separated by spaces, commas or
+// both; empty entries skipped). The caller appends the repeated `--tag` values.
 std::vector<std::string> GlobalTagsFromEnvironment(const common::EnvLookup& env);
 
 struct DogStatsDAddress {

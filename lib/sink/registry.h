@@ -21,8 +21,9 @@ namespace expvar::sink {
 // What the operator configured for the sinks (flags, --config YAML); trusted.
 struct SinkSettings {
   std::vector<std::string> kinds = {"dogstatsd", "prometheus"};  // built in this order
-  std::string dogstatsd_url;      // empty: from DD_DOGSTATSD_URL / DD_AGENT_HOST / ...
-  std::vector<std::string> tags;  // --tag: global tags, after those from DD_ENV/SERVICE/VERSION
+  std::string dogstatsd_url;  // empty: from DD_DOGSTATSD_URL / DD_AGENT_HOST / ...
+  std::vector<std::string>
+      tags;  // --tag: global tags, after those from DD_ENV/SERVICE/VERSION and DD_TAGS
   std::chrono::milliseconds dogstatsd_flush_interval{100};  // 0: send at every publish
 };
 

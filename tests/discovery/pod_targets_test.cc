@@ -266,6 +266,49 @@ std::vector<std::string> PodNames(const ProviderResult& result) {
   return names;
 }
 
+TEST(TargetsFromPods, ThePodsTagsComeFirstAndItsUnifiedServiceLabelsWin) {
+  Pod pod = LoadPod("running_two_containers_v2");
+  pod.labels["tags.datadoghq.com/env"] = "prod";
+  pod.labels["tags.datadoghq.com/api.service"] = "payments";
+  pod.annotations["ad.datadoghq.com/api.checks"] =
+      R"({"go_expvar": {"instances": [{"expvar_url": "http://%%host%%:6060",
+          "tags": ["env:staging", "version:2"],
+          "metrics": [{"path": "requests", "tags": ["service:other", "path:x"]}]}]}})";
+  pod.annotations["ad.datadoghq.com/tags"] = R"({"env": "prod", "team": "payments"})";
+  pod.annotations.erase("ad.datadoghq.com/api.tags");
+  ProviderResult result = TargetsFromPods({pod}, {});
+  ASSERT_EQ(result.targets.size(), 1u);
+  const pipeline::Instance& instance = result.targets[0].instance;
+  EXPECT_EQ(instance.tags, (std::vector<std::string>{
+                               "kube_namespace:payments",
+                               "pod_name:payments-api-7d9f8c6b5d-x2x9k",
+                               "kube_container_name:api",
+                               "env:prod",
+                               "service:payments",
+                               "kube_ownerref_kind:replicaset",
+                               "kube_ownerref_name:payments-api-7d9f8c6b5d",
+                               "kube_replica_set:payments-api-7d9f8c6b5d",
+                               "kube_deployment:payments-api",
+                               "image_name:registry.example.com/payments/api",
+                               "image_tag:1.14.2",
+                               "short_image:api",
+                               "kube_qos:Burstable",
+                               "pod_phase:running",
+                               "kube_app_name:payments-api",
+                               "version:2",
+                               "team:payments",
+                           }));
+  ASSERT_EQ(instance.metrics.size(), 1u);
+  EXPECT_EQ(instance.metrics[0].tags, std::vector<std::string>{"path:x"});
+  // env:staging and service:other are reported; the annotation's env:prod repeats the label.
+  ASSERT_EQ(result.errors.size(), 2u);
+  EXPECT_NE(result.errors[0].message.find("\"env\" is set from the pod (env:prod)"),
+            std::string::npos)
+      << result.errors[0].message;
+  EXPECT_NE(result.errors[1].message.find("metrics[0].tags: tag \"service\""), std::string::npos)
+      << result.errors[1].message;
+}
+
 TEST(TargetsFromPods, APodGetsAtMostMaxTargetsPerPodAndIsToldWhy) {
   PodTargetOptions options;
   options.max_targets_per_pod = 2;

@@ -5,6 +5,7 @@
 // Input: one annotation a line, `key=value`. A key without '/' gets the `ad.datadoghq.com/`
 // prefix and one starting with '~' the legacy `service-discovery.datadoghq.com/` prefix, so that
 // short keys such as `app.checks` or `~worker.instances` reach the interesting code quickly.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include "check/check.h"
 #include "discovery/annotation_limits.h"
 #include "discovery/annotations.h"
+#include "discovery/pod_tags.h"
 #include "discovery/pod_targets.h"
 #include "fuzz_ip.h"
 #include "http/url.h"
@@ -73,7 +75,7 @@ bool IsPodIpOrLoopback(const std::string& host, const pipeline::Pod& pod, bool l
 
 // What an annotation may not do, whatever it says (the clamps are on, at their defaults): name a
 // file, lift a limit, or set a tag the collector derives from the pod (the pod's own come first).
-void CheckWithinLimits(const pipeline::Instance& instance,
+void CheckWithinLimits(const pipeline::Instance& instance, const std::vector<std::string>& pod_tags,
                        const discovery::AnnotationLimits& limits) {
   if (!instance.tls.ca_cert.empty() || !instance.tls.cert.empty() ||
       !instance.tls.private_key.empty()) {
@@ -86,12 +88,14 @@ void CheckWithinLimits(const pipeline::Instance& instance,
       instance.metrics.size() > limits.max_metric_items) {
     Fail("a target from an annotation beyond the limits");
   }
-  if (instance.tags.size() < 3 || !instance.tags[0].starts_with("kube_namespace:") ||
-      !instance.tags[1].starts_with("pod_name:")) {
+  if (instance.tags.size() < pod_tags.size() ||
+      !std::equal(pod_tags.begin(), pod_tags.end(), instance.tags.begin())) {
     Fail("a target whose first tags are not the pod's own");
   }
-  if (instance.tags.size() - 3 > limits.max_tags) Fail("more annotation tags than the limit");
-  for (std::size_t i = 3; i < instance.tags.size(); ++i) {
+  if (instance.tags.size() - pod_tags.size() > limits.max_tags) {
+    Fail("more annotation tags than the limit");
+  }
+  for (std::size_t i = pod_tags.size(); i < instance.tags.size(); ++i) {
     if (discovery::IsReservedTag(instance.tags[i])) Fail("a reserved tag set by an annotation");
     if (instance.tags[i].size() > limits.max_tag_length) Fail("an annotation tag too long");
   }
@@ -116,7 +120,8 @@ void CheckTargets(const pipeline::Pod& pod, discovery::PodMode mode) {
     if (!IsPodIpOrLoopback(parsed->host, pod, pod_mode)) {
       Fail("a target that does not point at the pod: " + url);
     }
-    CheckWithinLimits(target.instance, options.limits);
+    CheckWithinLimits(target.instance, discovery::PodTags(pod, target.entity.container_name),
+                      options.limits);
     try {
       (void)expvar::check::Compile(target.instance);
     } catch (const std::exception& e) {

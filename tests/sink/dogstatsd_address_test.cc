@@ -34,6 +34,23 @@ TEST(GlobalTags, ComeFromDdEnvServiceVersion) {
   EXPECT_TRUE(GlobalTagsFromEnvironment(FakeEnv({})).empty());
 }
 
+TEST(GlobalTags, DdTagsFollowSeparatedBySpacesCommasOrBoth) {
+  EXPECT_EQ(GlobalTagsFromEnvironment(FakeEnv({{"DD_TAGS", "team:a tier:web  canary"}})),
+            (V{"team:a", "tier:web", "canary"}));
+  EXPECT_EQ(GlobalTagsFromEnvironment(FakeEnv({{"DD_TAGS", "team:a,tier:web,,canary,"}})),
+            (V{"team:a", "tier:web", "canary"}));
+  EXPECT_EQ(GlobalTagsFromEnvironment(FakeEnv({{"DD_TAGS", " team:a, tier:web ,\tcanary\n"}})),
+            (V{"team:a", "tier:web", "canary"}));
+  EXPECT_EQ(GlobalTagsFromEnvironment(
+                FakeEnv({{"DD_TAGS", "team:a"}, {"DD_ENV", "prod"}, {"DD_VERSION", "1.2.3"}})),
+            (V{"env:prod", "version:1.2.3", "team:a"}));
+  EXPECT_TRUE(GlobalTagsFromEnvironment(FakeEnv({{"DD_TAGS", ""}})).empty());
+  EXPECT_TRUE(GlobalTagsFromEnvironment(FakeEnv({{"DD_TAGS", " , ,, "}})).empty());
+  // A value keeps its own ':'s (a URL, a time).
+  EXPECT_EQ(GlobalTagsFromEnvironment(FakeEnv({{"DD_TAGS", "repo:https://x.example/y"}})),
+            V{"repo:https://x.example/y"});
+}
+
 TEST(ParseDogStatsDUrl, Accepts) {
   const std::vector<std::pair<std::string, DogStatsDAddress>> cases = {
       {"udp://127.0.0.1:8125", Udp("127.0.0.1")},

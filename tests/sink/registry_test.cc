@@ -107,9 +107,10 @@ TEST(SinkRegistry, DogStatsDAddressComesFromTheFlagThenTheEnvironment) {
 }
 
 TEST(SinkRegistry, DogStatsDLinesCarryTheEntityTagThenTheGlobalTags) {
+  // DD_ENV/DD_SERVICE/DD_VERSION, then DD_TAGS, then --tag.
   testing::DatagramReceiver receiver;
   boost::asio::io_context io;
-  SinkContext context = Context(io, Env{{{"DD_ENV", "prod"}}});
+  SinkContext context = Context(io, Env{{{"DD_ENV", "prod"}, {"DD_TAGS", "region:eu, tier:web"}}});
   context.settings.kinds = {"dogstatsd"};
   context.settings.dogstatsd_url = "udp://127.0.0.1:" + std::to_string(receiver.port());
   context.settings.tags = {"team:a"};
@@ -125,9 +126,9 @@ TEST(SinkRegistry, DogStatsDLinesCarryTheEntityTagThenTheGlobalTags) {
       if (!line.starts_with("_sc|")) lines.push_back(line);  // service checks: dogstatsd_test
     }
   }
-  EXPECT_EQ(lines,
-            (std::vector<std::string>{"g:1|g|#k:v,dd.internal.entity_id:uid-1,env:prod,team:a",
-                                      "g:1|g|#k:v,env:prod,team:a"}));
+  EXPECT_EQ(lines, (std::vector<std::string>{
+                       "g:1|g|#k:v,dd.internal.entity_id:uid-1,env:prod,region:eu,tier:web,team:a",
+                       "g:1|g|#k:v,env:prod,region:eu,tier:web,team:a"}));
   EXPECT_EQ(Exposed(built), (std::vector<std::string>{
                                 "expvar_collector_dogstatsd_datagrams_total{result=sent} 1",
                                 "expvar_collector_dogstatsd_datagrams_total{result=dropped} 0"}));
