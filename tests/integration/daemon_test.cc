@@ -210,6 +210,42 @@ TEST_F(DaemonTest, SighupAddsAndRemovesTargets) {
   EXPECT_FALSE(Contains(status, first.vars_url()));
 }
 
+// How many times `needle` occurs in `text`.
+std::size_t Occurrences(const std::string& text, const std::string& needle) {
+  std::size_t count = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+// A conf.d metric item with an invalid regex and a file that does not parse: each is on /status
+// with its file, logged once, and counted once in config_errors_total{source="confd"}, however
+// often the configuration is reloaded while they stay.
+TEST_F(DaemonTest, ConfdProblemsAreOnStatusInTheLogAndCountedOnce) {
+  Goapp goapp(dir_.path());
+  WriteFile(conf("regex.yaml"), ConfFor(goapp.url(),
+                                        "    metrics:\n      - path: \"memstats/(unclosed\"\n"
+                                        "      - path: memstats/HeapAlloc\n"));
+  WriteFile(conf("broken.yaml"), "instances: [unclosed");
+  Daemon daemon(dir_.path(), confd().string(), "udp://127.0.0.1:9");
+  const std::string counter = "expvar_collector_config_errors_total{source=\"confd\"} 2\n";
+  ASSERT_TRUE(Eventually([&] { return Contains(HttpGet(daemon.Url("/metrics")), counter); }))
+      << HttpGet(daemon.Url("/metrics")).value_or("");
+  auto status = HttpGet(daemon.Url("/status")).value_or("");
+  EXPECT_TRUE(Contains(status, "broken.yaml")) << status;
+  EXPECT_TRUE(Contains(status, "regex.yaml")) << status;
+  EXPECT_TRUE(Contains(status, "(unclosed")) << status;
+
+  for (int i = 0; i < 2; ++i) kill(daemon.process().pid(), SIGHUP);  // reloads, same problems
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_TRUE(Contains(HttpGet(daemon.Url("/metrics")), counter));
+  std::string log = daemon.process().Stderr();
+  EXPECT_EQ(Occurrences(log, "(unclosed"), 1u) << log;
+  EXPECT_EQ(Occurrences(log, "not valid YAML"), 1u) << log;
+  EXPECT_TRUE(Contains(HttpGet(daemon.Url("/metrics")), "go_expvar_memstats_heap_alloc_bytes"));
+}
+
 // A killed target: /status says down, its value series leave /metrics while
 // expvar_collector_target_up says 0, and go_expvar.can_connect turns CRITICAL with the error;
 // all three come back when it does.

@@ -194,6 +194,13 @@ TEST(HostilePods, EveryAttackFailsAndTheHealthyPodKeepsItsSchedule) {
              std::string::npos;
   }
   EXPECT_EQ(owned, 1u) << *metrics;
+  // Every refusal and clamp above is counted as an annotation problem; no conf.d was given.
+  const std::string annotation_errors =
+      "expvar_collector_config_errors_total{source=\"annotation\"} ";
+  auto at = metrics->find(annotation_errors);
+  ASSERT_NE(at, std::string::npos) << *metrics;
+  EXPECT_GE(std::stod(metrics->substr(at + annotation_errors.size())), 5) << *metrics;
+  EXPECT_TRUE(Contains(metrics, "expvar_collector_config_errors_total{source=\"confd\"} 0\n"));
 
   auto start = std::chrono::steady_clock::now();
   kill(collector.pid(), SIGTERM);
