@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/check_command.h"
+#include "cli/check_config.h"
 #include "cli/discover_command.h"
 #include "cli/logging.h"
 #include "cli/run_command.h"
@@ -88,6 +89,7 @@ int RunMain(const std::vector<std::string>& args) {
     std::cerr << "run: " << e.what() << " (see --help)\n";
     return 2;
   }
+  if (parsed.check_config) return expvar::cli::CheckConfig(parsed.options, std::cout);
   return expvar::cli::RunDaemon(parsed.options, EXPVAR_VERSION);
 }
 

@@ -54,8 +54,11 @@ po::options_description OptionsDescription(RunOptions& o, std::vector<Binding>& 
     bindings.push_back({flag, YamlSetter(target)});
   };
   d.add_options()("help,h", "show this help")(
-      "config", po::value(&o.config_file),
-      "YAML file with any of these options as keys (flags win)");
+      "check-config",
+      "validate the configuration (flags, --config, --web-config-file, the DogStatsD address, "
+      "every conf.d file and instance, --podinfo-annotations), print every problem and exit: 0 "
+      "when there is none, 1 otherwise")("config", po::value(&o.config_file),
+                                         "YAML file with any of these options as keys (flags win)");
   add("listen", &o.listen, "admin HTTP address for /metrics /healthz /readyz /status");
   add("web-config-file", &o.web_config_file,
       "Prometheus web.config YAML: TLS, and basic auth for /metrics and /status");
@@ -196,6 +199,7 @@ ParsedRunOptions ParseRunOptions(const std::vector<std::string>& args) {
   }
   if (!o.config_file.empty()) ApplyConfigFile(o.config_file, bindings, flags);
   Validate(o);
+  parsed.check_config = flags.count("check-config") > 0;
   return parsed;
 }
 

@@ -25,6 +25,8 @@ struct RunOptions {
   std::string pod_name;
   std::string pod_namespace;
   std::string podinfo_annotations;
+  // Post annotation problems as Events on their pods (needs RBAC events: create, patch).
+  bool kube_events = true;
   bool allow_any_host = false;
   unsigned max_targets_per_pod = 10;     // annotation targets only; 0: no limit
   unsigned max_targets_per_node = 2000;  // annotation targets of this collector; 0: no limit
@@ -58,6 +60,7 @@ struct ParsedRunOptions {
   RunOptions options;
   bool help = false;
   std::string help_text;
+  bool check_config = false;  // --check-config: validate, report, exit
 };
 
 // Parses `run` flags, then fills what the flags left unset from the --config YAML file (flags

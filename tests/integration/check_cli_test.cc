@@ -173,6 +173,39 @@ TEST(RunCli, StrayArgumentsAreRefusedWithExitTwoNamingThem) {
   }
 }
 
+// Every problem is printed with its file, and the exit code says whether there was one; nothing
+// is started.
+TEST(RunCli, CheckConfigPrintsEveryProblemAndExitsOneOrZero) {
+  TempDir dir;
+  auto conf_dir = dir.path() / "conf.d" / "go_expvar.d";
+  std::filesystem::create_directories(conf_dir);
+  WriteFile(conf_dir / "regex.yaml",
+            "instances:\n  - expvar_url: http://127.0.0.1:1/debug/vars\n    metrics:\n"
+            "      - path: \"memstats/(bad\"\n");
+  WriteFile(conf_dir / "broken.yaml", "instances: [x\n");
+  std::string confd = (dir.path() / "conf.d").string();
+  CommandResult bad = RunCommand(
+      {EXPVAR_BINARY, "run", "--check-config", "--confd", confd, "--dogstatsd-url",
+       "udp://127.0.0.1:9", "--web-config-file", (dir.path() / "missing-web.yml").string()},
+      10s);
+  EXPECT_EQ(bad.exit_code, 1) << bad.out << bad.err;
+  EXPECT_NE(bad.out.find("regex.yaml#0: metrics[0].path: cannot compile regex"), std::string::npos)
+      << bad.out;
+  EXPECT_NE(bad.out.find("broken.yaml"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("missing-web.yml"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("3 problem(s)"), std::string::npos) << bad.out;
+
+  std::filesystem::remove(conf_dir / "broken.yaml");
+  WriteFile(conf_dir / "regex.yaml", "instances:\n  - expvar_url: http://127.0.0.1:1/debug/vars\n");
+  CommandResult good = RunCommand({EXPVAR_BINARY, "run", "--check-config", "--confd", confd,
+                                   "--dogstatsd-url", "udp://127.0.0.1:9"},
+                                  10s);
+  EXPECT_EQ(good.exit_code, 0) << good.out << good.err;
+  EXPECT_NE(good.out.find("configuration ok: 0 problem(s); 1 conf.d instance(s)"),
+            std::string::npos)
+      << good.out;
+}
+
 TEST(RunCli, VersionPrintsTheVersionAndTheGitRevision) {
   CommandResult result = RunCommand({EXPVAR_BINARY, "--version"}, 10s);
   EXPECT_EQ(result.exit_code, 0);
