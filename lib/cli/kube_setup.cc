@@ -53,6 +53,7 @@ discovery::PodTargetOptions PodTargetOptionsFor(const RunOptions& options,
   targets.max_targets_per_node = options.max_targets_per_node;
   targets.env = TemplateEnvironment(options.template_env_allow);
   targets.limits = AnnotationLimitsFor(options);
+  targets.annotation_prefix = options.annotation_prefix;
   return targets;
 }
 

@@ -80,6 +80,9 @@ po::options_description OptionsDescription(RunOptions& o, std::vector<Binding>& 
   add("pod-name", &o.pod_name, "this pod (pod mode; default $POD_NAME)");
   add("pod-namespace", &o.pod_namespace, "this pod's namespace (default $POD_NAMESPACE)");
   add("podinfo-annotations", &o.podinfo_annotations, "downward-API annotations file (pod mode)");
+  add("annotation-prefix", &o.annotation_prefix,
+      "read Autodiscovery annotations under this prefix (ending in '/') instead of Datadog's, "
+      "and ignore Datadog's: pods annotated for this collector alone");
   add_switch("allow-any-host", &o.allow_any_host, "let annotations point at any host");
   add("max-targets-per-pod", &o.max_targets_per_pod,
       "most targets one pod's annotations may ask for (0: no limit)");
@@ -149,6 +152,13 @@ void Validate(const RunOptions& o) {
   }
   if (o.log_format != "text" && o.log_format != "json") {
     throw UsageError("--log-format must be text or json, not \"" + o.log_format + "\"");
+  }
+  if (o.annotation_prefix.empty() || o.annotation_prefix.back() != '/' ||
+      o.annotation_prefix.find_first_of(" \t\n") != std::string::npos) {
+    throw UsageError(
+        "--annotation-prefix must be a DNS-style prefix ending in '/', such as "
+        "expvar.example.com/, not \"" +
+        o.annotation_prefix + "\"");
   }
   if (!(o.interval_seconds > 0))
     throw UsageError("--interval must be a positive number of seconds");

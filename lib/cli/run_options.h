@@ -25,6 +25,9 @@ struct RunOptions {
   std::string pod_name;
   std::string pod_namespace;
   std::string podinfo_annotations;
+  // Autodiscovery annotations are read under this prefix; another one makes the collector read
+  // only pods annotated for it (and a Datadog Agent beside it none of them).
+  std::string annotation_prefix = "ad.datadoghq.com/";
   // Post annotation problems as Events on their pods (needs RBAC events: create, patch).
   bool kube_events = true;
   bool allow_any_host = false;

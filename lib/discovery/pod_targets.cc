@@ -14,6 +14,7 @@
 #include "common/text.h"
 #include "config/conf_file.h"
 #include "discovery/annotation_limits.h"
+#include "discovery/annotation_prefix.h"
 #include "discovery/annotations.h"
 #include "discovery/pod_tags.h"
 #include "resolve/host_guard.h"
@@ -229,16 +230,33 @@ void ParseCache::EndCall() {
   current_.clear();
 }
 
+// Problems about pods read under an operator's prefix name the annotations the pods really have.
+void NameTheOperatorsPrefix(std::string_view prefix, ProviderResult& result) {
+  if (IsDatadogPrefix(prefix)) return;
+  for (auto& error : result.errors) {
+    error.source = InAnnotationPrefix(std::move(error.source), prefix);
+    error.message = InAnnotationPrefix(std::move(error.message), prefix);
+  }
+  for (auto& skipped : result.skipped) {
+    skipped.message = InAnnotationPrefix(std::move(skipped.message), prefix);
+  }
+}
+
 ProviderResult TargetsFromPods(const std::vector<Pod>& pods, const PodTargetOptions& options,
                                ParseCache* cache) {
   ProviderResult result;
   for (const Pod* pod : OldestFirst(pods)) {
     ProviderResult own;
-    PodResolver(*pod, options, cache, own).Run();
+    std::optional<Pod> renamed;  // only under an operator's prefix: most collectors copy nothing
+    if (!IsDatadogPrefix(options.annotation_prefix)) {
+      renamed = WithAnnotationPrefix(*pod, options.annotation_prefix);
+    }
+    PodResolver(renamed ? *renamed : *pod, options, cache, own).Run();
     CapPerPod(*pod, options.max_targets_per_pod, own);
     Admit(*pod, options.max_targets_per_node, std::move(own), result);
   }
   if (cache) cache->EndCall();
+  NameTheOperatorsPrefix(options.annotation_prefix, result);
   return result;
 }
 

@@ -32,6 +32,9 @@ struct PodTargetOptions {
   std::size_t max_targets_per_pod = 10;
   std::size_t max_targets_per_node = 2000;
   AnnotationLimits limits;  // what one instance from annotations may ask for
+  // Read Autodiscovery annotations under this prefix instead of "ad.datadoghq.com/" (and ignore
+  // Datadog's own), so a Datadog Agent beside us does not run them too; see annotation_prefix.h.
+  std::string annotation_prefix;
 };
 
 // Keeps the parsed instances of the previous TargetsFromPods call for reuse. Every watch event

@@ -74,11 +74,12 @@ std::optional<std::string> Unquote(std::string_view quoted) {
   return out;
 }
 
-// "ad.datadoghq.com/<C>.checks" -> "<C>", for every per-container key we read.
+// "ad.datadoghq.com/<C>.checks" -> "<C>", for every per-container key we read, under any prefix
+// (Datadog's, the legacy one, or an operator's --annotation-prefix): a container the checks do not
+// name yields no target, so a foreign key costs nothing.
 std::optional<std::string> ContainerOf(const std::string& key) {
-  for (std::string_view prefix : {"ad.datadoghq.com/", "service-discovery.datadoghq.com/"}) {
-    if (key.rfind(prefix, 0) != 0) continue;
-    std::string rest = key.substr(prefix.size());
+  if (auto slash = key.find('/'); slash != std::string::npos) {
+    std::string rest = key.substr(slash + 1);
     for (std::string_view suffix : {".checks", ".check_names", ".init_configs", ".instances"}) {
       if (rest.size() > suffix.size() &&
           rest.compare(rest.size() - suffix.size(), suffix.size(), suffix) == 0) {
