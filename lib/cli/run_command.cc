@@ -20,6 +20,7 @@
 #include "cli/kube_setup.h"
 #include "common/environment.h"
 #include "discovery/confd.h"
+#include "discovery/kube/event_recorder.h"
 #include "discovery/kube/pod_watcher.h"
 #include "discovery/pod_targets.h"
 #include "discovery/podinfo.h"
@@ -227,6 +228,12 @@ class Daemon {
       if (auto setup = KubeSetupFor(options)) {
         watcher_.emplace(io_.get_executor(), setup->api, setup->watcher,
                          [this](const auto& pods, bool) { OnPods(pods); });
+        if (options.kube_events) {
+          discovery::kube::EventRecorderOptions events;
+          events.source.instance = mode == "pod" ? options.pod_name : options.node_name;
+          events.source.host = options.node_name;
+          events_.emplace(io_.get_executor(), setup->api, events);
+        }
       }
     } catch (const UsageError& e) {
       if (!podinfo_) throw;
@@ -248,6 +255,7 @@ class Daemon {
     if (watcher_) {
       std::string error;
       if (!watcher_->Start(&error)) throw UsageError("kubernetes: " + error);
+      if (events_ && !events_->Start(&error)) throw UsageError("kubernetes events: " + error);
     }
     if (podinfo_) podinfo_->Start();
     UpdateReadiness();
@@ -291,8 +299,11 @@ class Daemon {
     for (const auto& [uid, pod] : pods) list.push_back(pod);
     discovery::ProviderResult result =
         discovery::TargetsFromPods(list, pod_options_, &parse_cache_);
+    std::map<std::string, std::string> uids;
+    for (const auto& [uid, pod] : pods) uids[pod.namespace_name + "/" + pod.name] = uid;
     {
       std::lock_guard lock(providers_mutex_);
+      pod_uids_ = std::move(uids);
       kube_result_ = std::move(result);
       kube_synced_ = true;
     }
@@ -308,6 +319,8 @@ class Daemon {
     errors.insert(errors.end(), kube_result_.errors.begin(), kube_result_.errors.end());
     std::size_t count = targets.size();
     scheduler_.Apply(targets, std::move(errors));
+    // Hands the pods' problems over; the recorder posts Events on its own time.
+    if (events_) events_->Update(discovery::kube::PodProblemsFrom(kube_result_.errors, pod_uids_));
     if (count < applied_targets_) heap_trimmer_.Schedule();
     applied_targets_ = count;
   }
@@ -351,6 +364,7 @@ class Daemon {
       heap_trimmer_.Stop();
     }
     if (watcher_) watcher_->Stop();
+    if (events_) events_->Stop();
     if (podinfo_) podinfo_->Stop();
     scheduler_.StopAll();
     for (const auto& built : sinks_) built.sink->Flush();
@@ -374,12 +388,14 @@ class Daemon {
   asio::signal_set signals_;
   std::optional<discovery::ConfdProvider> confd_;
   std::optional<discovery::kube::PodWatcher> watcher_;
+  std::optional<discovery::kube::EventRecorder> events_;
   discovery::PodTargetOptions pod_options_;
   discovery::ParseCache parse_cache_;  // OnPods only (the watcher's strand)
   // The providers' latest results; the scheduler always gets their union.
   std::mutex providers_mutex_;
   discovery::ProviderResult confd_result_;
   discovery::ProviderResult kube_result_;
+  std::map<std::string, std::string> pod_uids_;  // "<ns>/<name>" → uid, from the last pod set
   bool kube_synced_ = false;
   bool podinfo_read_ = false;
   std::optional<PodinfoFileWatcher> podinfo_;

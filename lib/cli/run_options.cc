@@ -83,6 +83,11 @@ po::options_description OptionsDescription(RunOptions& o, std::vector<Binding>& 
   add("annotation-prefix", &o.annotation_prefix,
       "read Autodiscovery annotations under this prefix (ending in '/') instead of Datadog's, "
       "and ignore Datadog's: pods annotated for this collector alone");
+  d.add_options()("kube-events",
+                  po::value(&o.kube_events)->default_value(true)->implicit_value(true),
+                  "post annotation problems as Warning Events on their pods (needs RBAC events: "
+                  "create, patch); --kube-events=false turns it off");
+  bindings.push_back({"kube-events", YamlSetter(&o.kube_events)});
   add_switch("allow-any-host", &o.allow_any_host, "let annotations point at any host");
   add("max-targets-per-pod", &o.max_targets_per_pod,
       "most targets one pod's annotations may ask for (0: no limit)");
@@ -224,7 +229,8 @@ std::string DescribeRunOptions(const RunOptions& o) {
       << " confd=" << (o.confd.empty() ? "(none)" : o.confd)
       << " dogstatsd_url=" << (o.dogstatsd_url.empty() ? "(from environment)" : o.dogstatsd_url)
       << " dogstatsd_flush_interval=" << o.dogstatsd_flush_seconds << "s"
-      << " kube_mode=" << o.kube_mode << " interval=" << o.interval_seconds << "s"
+      << " kube_mode=" << o.kube_mode << " kube_events=" << (o.kube_events ? "true" : "false")
+      << " interval=" << o.interval_seconds << "s"
       << " log_level=" << o.log_level << " log_format=" << o.log_format
       << " allow_any_host=" << (o.allow_any_host ? "true" : "false")
       << " max_targets_per_pod=" << o.max_targets_per_pod

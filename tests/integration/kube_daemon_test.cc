@@ -226,3 +226,98 @@ TEST(KubeDaemon, FollowsPodsThroughReadinessEditsDroppedWatchesAnd410) {
 
 }  // namespace
 }  // namespace expvar::testing
+
+namespace expvar::testing {
+namespace {
+
+int CountEventPosts(const FakeApiServer& api) {
+  return api.CountRequests([](const discovery::kube::testing::RecordedRequest& r) {
+    return r.method == "POST" && r.path.ends_with("/events");
+  });
+}
+
+// A malformed annotation becomes one Warning Event on the pod (what `kubectl describe pod`
+// shows its owner), however often discovery sees the pod again; --kube-events=false posts none.
+TEST(KubeDaemon, AnnotationProblemBecomesOneEventOnThePod) {
+  TempDir dir;
+  std::ofstream(dir.path() / "token") << "test-token";
+  auto broken = FakeApiServer::MakePod("shop", "broken-1", "node-a", "127.0.0.1");
+  broken["metadata"].as_object()["annotations"] = boost::json::object{
+      {"ad.datadoghq.com/app.checks", R"({"go_expvar": {"instances": [{"expvar_url": )"}};
+  const auto start = [&](FakeApiServer& api, int admin_port, std::vector<std::string> extra) {
+    std::vector<std::string> args{EXPVAR_BINARY,       "run",
+                                  "--kube-mode",       "node",
+                                  "--node-name",       "node-a",
+                                  "--kube-api",        api.Url(),
+                                  "--kube-token-file", (dir.path() / "token").string(),
+                                  "--listen",          "127.0.0.1:" + std::to_string(admin_port),
+                                  "--dogstatsd-url",   "udp://127.0.0.1:9"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return std::make_unique<Process>(args, dir.path());
+  };
+
+  FakeApiServer api;
+  api.AddPod(broken);
+  const std::string uid = *api.PodUid("shop", "broken-1");
+  int admin_port = FreeLoopbackPort();
+  std::string admin = "http://127.0.0.1:" + std::to_string(admin_port);
+  auto collector = start(api, admin_port, {});
+  ASSERT_TRUE(Eventually([&] { return Contains(HttpGet(admin + "/status"), "shop/broken-1"); }))
+      << collector->Stderr();
+  ASSERT_TRUE(Eventually([&] { return api.Events().size() == 1; })) << collector->Stderr();
+  auto event = api.Events()[0];
+  EXPECT_EQ(event.at("reason"), "ExpvarConfigError");
+  EXPECT_EQ(event.at("type"), "Warning");
+  EXPECT_EQ(event.at("count"), 1);
+  EXPECT_EQ(event.at("involvedObject").at("kind"), "Pod");
+  EXPECT_EQ(event.at("involvedObject").at("name"), "broken-1");
+  EXPECT_EQ(event.at("involvedObject").at("namespace"), "shop");
+  EXPECT_EQ(std::string(event.at("involvedObject").at("uid").as_string()), uid);
+  EXPECT_EQ(event.at("reportingInstance"), "node-a");
+  const std::string message(event.at("message").as_string());
+  EXPECT_TRUE(message.starts_with("annotation ad.datadoghq.com/app.checks: invalid JSON"))
+      << message;
+  EXPECT_TRUE(std::string(event.at("metadata").at("name").as_string()).starts_with("broken-1."));
+
+  // Discovery sees the pod again and again: edits, a re-watch, a 410 and its re-LIST.
+  for (int i = 0; i < 3; ++i) {
+    api.ModifyPod("shop", "broken-1", [&](boost::json::object& pod) {
+      pod["metadata"].as_object()["labels"].as_object()["edit"] = std::to_string(i);
+    });
+    std::this_thread::sleep_for(200ms);
+  }
+  api.EndWatches();
+  std::this_thread::sleep_for(300ms);
+  api.FailNext(1, 410);  // the next re-watch is refused: the watcher lists again
+  api.EndWatches();
+  ASSERT_TRUE(Eventually([&] {
+    return api.CountRequests([](const discovery::kube::testing::RecordedRequest& r) {
+      return r.path == "/api/v1/pods" && !r.IsWatch();
+    }) >= 2;
+  })) << collector->Stderr();
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(api.Events().size(), 1u);
+  EXPECT_EQ(CountEventPosts(api), 1);
+  EXPECT_EQ(api.Events()[0].at("count"), 1);
+  EXPECT_EQ(api.CountRequests([](const discovery::kube::testing::RecordedRequest& r) {
+    return r.method == "PATCH";
+  }),
+            0)
+      << "bumped before 5 minutes";
+
+  // Turned off: the problem is on /status only.
+  FakeApiServer quiet;
+  quiet.AddPod(broken);
+  int quiet_port = FreeLoopbackPort();
+  auto off = start(quiet, quiet_port, {"--kube-events=false"});
+  ASSERT_TRUE(Eventually([&] {
+    return Contains(HttpGet("http://127.0.0.1:" + std::to_string(quiet_port) + "/status"),
+                    "shop/broken-1");
+  })) << off->Stderr();
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(CountEventPosts(quiet), 0);
+  EXPECT_TRUE(quiet.Events().empty());
+}
+
+}  // namespace
+}  // namespace expvar::testing

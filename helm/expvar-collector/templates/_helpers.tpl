@@ -166,6 +166,9 @@ workload template (the DaemonSet or the Deployment renders, never both).
 {{- if .Values.allowAnyHost -}}
 {{- $flags = append $flags (list "--allow-any-host") -}}
 {{- end -}}
+{{- if not .Values.events.enabled -}}
+{{- $flags = append $flags (list "--kube-events=false") -}}
+{{- end -}}
 {{- $flags = append $flags (list "--max-targets-per-pod" .Values.maxTargetsPerPod) -}}
 {{- $flags = append $flags (list "--max-targets-per-node" .Values.maxTargetsPerNode) -}}
 {{- with .Values.annotationLimits -}}

@@ -12,10 +12,12 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <thread>
 
 namespace expvar::discovery::kube::testing {
@@ -125,6 +127,11 @@ struct Selector {
     }
     for (const auto& [field, value] : fields) {
       const auto dot = field.find('.');
+      if (dot == std::string::npos) {
+        const auto* top = pod.if_contains(field);
+        if (!top || !top->is_string() || top->get_string() != value) return false;
+        continue;
+      }
       const auto section = field.substr(0, dot);
       const auto name = field.substr(dot + 1);
       if (GetString(pod, section.c_str(), name.c_str()) != value) return false;
@@ -133,8 +140,10 @@ struct Selector {
   }
 };
 
-// fieldSelector "a=b,c==d"; only the fields the real server indexes for pods that we need.
-std::optional<Selector> ParseFieldSelector(const std::string& text, std::string* error) {
+// fieldSelector "a=b,c==d"; only the fields the real server indexes that we need (pods, or
+// with for_events the ones kubectl describe asks events for).
+std::optional<Selector> ParseFieldSelector(const std::string& text, std::string* error,
+                                           bool for_events = false) {
   Selector selector;
   if (text.empty()) return selector;
   for (const auto& term : Split(text, ',')) {
@@ -145,8 +154,11 @@ std::optional<Selector> ParseFieldSelector(const std::string& text, std::string*
       skip = 1;
     }
     const std::string field = eq == std::string::npos ? term : term.substr(0, eq);
-    if (eq == std::string::npos || term.find("!=") != std::string::npos ||
-        (field != "spec.nodeName" && field != "metadata.name" && field != "metadata.namespace")) {
+    const bool known =
+        for_events
+            ? field.starts_with("involvedObject.") || field == "reason" || field == "type"
+            : field == "spec.nodeName" || field == "metadata.name" || field == "metadata.namespace";
+    if (eq == std::string::npos || term.find("!=") != std::string::npos || !known) {
       *error = "field label not supported: " + field;
       return std::nullopt;
     }
@@ -177,6 +189,29 @@ std::string Chunk(const std::string& data) {
 
 std::string EventLine(const char* type, const json::value& object) {
   return json::serialize(json::object{{"type", type}, {"object", object}}) + "\n";
+}
+
+// RFC 7386 JSON merge patch; a strategic-merge patch of an Event's scalar fields is the same.
+void ApplyMergePatch(json::object& target, const json::object& patch) {
+  for (const auto& [key, value] : patch) {
+    if (value.is_null()) {
+      target.erase(key);
+    } else if (value.is_object() && target.contains(key) && target.at(key).is_object()) {
+      ApplyMergePatch(target.at(key).as_object(), value.as_object());
+    } else {
+      target[key] = value;
+    }
+  }
+}
+
+// metav1.Time as the API server parses it: RFC 3339 ("2024-01-01T00:00:00Z").
+bool IsRfc3339(const json::value* value) {
+  if (value == nullptr || value->is_null()) return true;  // optional
+  if (!value->is_string()) return false;
+  std::tm parsed{};
+  const std::string text(value->get_string());
+  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &parsed);
+  return end != nullptr && (std::string_view(end) == "Z" || std::string_view(end).size() == 6);
 }
 
 }  // namespace
@@ -235,6 +270,8 @@ class FakeApiServer::Impl {
   int fail_status_ = 0;
   std::optional<int> fail_retry_after_;
   std::vector<RecordedRequest> requests_;
+  std::map<std::string, json::object> events_;  // "ns/name" → v1 Event
+  int event_status_ = 0;
 
   std::string Bump(const char* type, json::object pod) {
     ++version_;
@@ -299,6 +336,8 @@ class FakeApiServer::Impl {
     if (question != std::string::npos) out.query = ParseQuery(out.target.substr(question + 1));
     out.authorization = std::string(request[bhttp::field::authorization]);
     out.accept = std::string(request[bhttp::field::accept]);
+    out.content_type = std::string(request[bhttp::field::content_type]);
+    out.body = request.body();
     out.at = Clock::now();
     std::lock_guard lock(mu_);
     requests_.push_back(out);
@@ -330,8 +369,9 @@ class FakeApiServer::Impl {
   }
 
   Reply Handle(const RecordedRequest& request) {
-    if (request.method != "GET") return StatusReply(405, "MethodNotAllowed", "only GET");
     const auto parts = Split(request.path, '/');
+    if (IsEventPath(parts)) return HandleEvent(request, parts);
+    if (request.method != "GET") return StatusReply(405, "MethodNotAllowed", "only GET");
     if (request.path == "/api") return JsonReply(200, ApiVersions());
     if (request.path == "/apis") {
       return JsonReply(
@@ -369,10 +409,122 @@ class FakeApiServer::Impl {
                       {"verbs", json::array{"get", "list", "watch"}},
                       {"shortNames", json::array{"po"}},
                       {"categories", json::array{"all"}}};
+    json::object events{{"name", "events"},
+                        {"singularName", "event"},
+                        {"namespaced", true},
+                        {"kind", "Event"},
+                        {"verbs", json::array{"create", "get", "list", "patch"}},
+                        {"shortNames", json::array{"ev"}}};
     return {{"kind", "APIResourceList"},
             {"apiVersion", "v1"},
             {"groupVersion", "v1"},
-            {"resources", json::array{pods}}};
+            {"resources", json::array{pods, events}}};
+  }
+
+  // /api/v1/events, /api/v1/namespaces/<ns>/events[/<name>]
+  static bool IsEventPath(const std::vector<std::string>& parts) {
+    return (parts.size() == 4 && parts[3] == "events") ||
+           ((parts.size() == 6 || parts.size() == 7) && parts[3] == "namespaces" &&
+            parts[5] == "events");
+  }
+
+  Reply HandleEvent(const RecordedRequest& request, const std::vector<std::string>& parts) {
+    const std::string ns = parts.size() >= 6 ? parts[4] : "";
+    const std::string name = parts.size() == 7 ? parts[6] : "";
+    if (request.method == "GET" && name.empty()) return ListEvents(request, ns);
+    std::lock_guard lock(mu_);
+    if (request.method != "GET" && event_status_ != 0) {
+      return StatusReply(event_status_, event_status_ == 403 ? "Forbidden" : "InternalError",
+                         "injected event failure");
+    }
+    const auto it = events_.find(ns + "/" + name);
+    if (request.method == "GET") {
+      if (it == events_.end())
+        return StatusReply(404, "NotFound", "events \"" + name + "\" not found");
+      return JsonReply(200, it->second);
+    }
+    boost::system::error_code ec;
+    json::value body = json::parse(request.body, ec);
+    if (ec || !body.is_object()) return StatusReply(400, "BadRequest", "body is no JSON object");
+    if (request.method == "POST" && name.empty() && !ns.empty())
+      return CreateEvent(ns, body.as_object());
+    if (request.method == "PATCH" && !name.empty()) {
+      if (request.content_type != "application/strategic-merge-patch+json" &&
+          request.content_type != "application/merge-patch+json") {
+        return StatusReply(415, "UnsupportedMediaType",
+                           "the body of the request was in an unknown format");
+      }
+      if (it == events_.end())
+        return StatusReply(404, "NotFound", "events \"" + name + "\" not found");
+      json::object patched = it->second;
+      ApplyMergePatch(patched, body.as_object());
+      if (auto invalid = InvalidEvent(patched, ns)) return *invalid;
+      patched["metadata"].as_object()["resourceVersion"] = std::to_string(++version_);
+      it->second = patched;
+      return JsonReply(200, patched);
+    }
+    return StatusReply(405, "MethodNotAllowed", "events: GET, POST or PATCH");
+  }
+
+  // What the real server's legacy (no eventTime) Event validation and decoding refuse.
+  static std::optional<Reply> InvalidEvent(const json::object& event, const std::string& ns) {
+    if (GetString(event, "metadata", "name").empty()) {
+      return StatusReply(422, "Invalid", "metadata.name: Required value");
+    }
+    if (GetString(event, "involvedObject", "namespace") != ns) {
+      return StatusReply(422, "Invalid",
+                         "involvedObject.namespace: does not match event.namespace");
+    }
+    for (const char* field : {"firstTimestamp", "lastTimestamp"}) {
+      if (!IsRfc3339(event.if_contains(field))) {
+        return StatusReply(400, "BadRequest", std::string(field) + ": not RFC 3339");
+      }
+    }
+    const auto* count = event.if_contains("count");
+    if (count != nullptr && !count->is_int64()) return StatusReply(400, "BadRequest", "count");
+    return std::nullopt;
+  }
+
+  Reply CreateEvent(const std::string& ns, json::object event) {
+    auto& metadata = event["metadata"];
+    if (!metadata.is_object()) return StatusReply(400, "BadRequest", "metadata");
+    const std::string given_ns = GetString(event, "metadata", "namespace");
+    if (!given_ns.empty() && given_ns != ns) {
+      return StatusReply(400, "BadRequest",
+                         "the namespace of the provided object does not match the namespace sent "
+                         "on the request");
+    }
+    metadata.as_object()["namespace"] = ns;
+    if (auto invalid = InvalidEvent(event, ns)) return *invalid;
+    const std::string key = ns + "/" + GetString(event, "metadata", "name");
+    if (events_.count(key)) {
+      return StatusReply(409, "AlreadyExists",
+                         "events \"" + GetString(event, "metadata", "name") + "\" already exists");
+    }
+    metadata.as_object()["uid"] = NewUid();
+    metadata.as_object()["resourceVersion"] = std::to_string(++version_);
+    metadata.as_object()["creationTimestamp"] = "2024-01-01T00:00:00Z";
+    event["kind"] = "Event";
+    event["apiVersion"] = "v1";
+    events_[key] = event;
+    return JsonReply(201, event);
+  }
+
+  Reply ListEvents(const RecordedRequest& request, const std::string& ns) {
+    std::string error;
+    auto selector = ParseFieldSelector(request.Query("fieldSelector"), &error, true);
+    if (!selector) return StatusReply(400, "BadRequest", error);
+    selector->namespace_name = ns;
+    std::lock_guard lock(mu_);
+    json::array items;
+    for (const auto& [key, event] : events_) {
+      if (selector->Matches(event)) items.push_back(event);
+    }
+    return JsonReply(
+        200, json::object{{"kind", "EventList"},
+                          {"apiVersion", "v1"},
+                          {"metadata", json::object{{"resourceVersion", std::to_string(version_)}}},
+                          {"items", items}});
   }
 
   Reply GetPod(const std::string& ns, const std::string& name) {
@@ -668,6 +820,18 @@ void FakeApiServer::EndWatches() {
 void FakeApiServer::SendBookmark() {
   std::lock_guard lock(impl_->mu_);
   ++impl_->bookmark_epoch_;
+}
+
+std::vector<json::object> FakeApiServer::Events() const {
+  std::lock_guard lock(impl_->mu_);
+  std::vector<json::object> out;
+  for (const auto& [key, event] : impl_->events_) out.push_back(event);
+  return out;
+}
+
+void FakeApiServer::SetEventStatus(int status) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->event_status_ = status;
 }
 
 std::vector<RecordedRequest> FakeApiServer::Requests() const {

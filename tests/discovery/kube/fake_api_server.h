@@ -1,4 +1,5 @@
-// An in-test Kubernetes API server that speaks the real pod LIST/WATCH protocol over HTTP/1.1.
+// An in-test Kubernetes API server that speaks the real pod LIST/WATCH protocol over HTTP/1.1,
+// and stores the core v1 Events clients POST and PATCH.
 #pragma once
 
 #include <atomic>
@@ -39,6 +40,8 @@ struct RecordedRequest {
   std::map<std::string, std::string> query;  // decoded
   std::string authorization;
   std::string accept;
+  std::string content_type;
+  std::string body;
   std::chrono::steady_clock::time_point at;
 
   bool IsWatch() const;
@@ -79,6 +82,12 @@ class FakeApiServer {
   void EndWatches();
   // Sends a BOOKMARK at the current resourceVersion to the open watches that allow bookmarks.
   void SendBookmark();
+
+  // The stored v1 Events (POST /api/v1/namespaces/<ns>/events creates, PATCH with a merge or
+  // strategic-merge patch updates), in "<ns>/<name>" order.
+  std::vector<boost::json::object> Events() const;
+  // Answers every event POST and PATCH with this status (0: serve them normally).
+  void SetEventStatus(int status);
 
   std::vector<RecordedRequest> Requests() const;
   int CountRequests(const std::function<bool(const RecordedRequest&)>& match) const;
