@@ -248,7 +248,7 @@ def make_documents(root, out_dir):
 class Nginx:
     """nginx-light as an unprivileged process (nobody) serving the document variants."""
 
-    def __init__(self, root, workdir, ports, interval):
+    def __init__(self, root, workdir, ports, interval, status_port=None):
         self.dir = os.path.join(workdir, 'nginx')
         os.makedirs(os.path.join(self.dir, 'docs'))
         os.makedirs(os.path.join(self.dir, 'tmp'))
@@ -260,6 +260,9 @@ class Nginx:
         servers = '\n'.join(
             '  server { listen 127.0.0.1:%d reuseport; location / { try_files /gc300_$variant.json =404; } }'
             % port for port in ports)
+        if status_port:  # request counts for bench/peers (stub_status)
+            servers += ('\n  server { listen 127.0.0.1:%d; location = /nginx_status { stub_status; } }'
+                        % status_port)
         nofile = min(65536, self._open_files_limit())
         conf = f"""
 worker_processes 1;

@@ -458,6 +458,30 @@ def soak_section(w, path):
     copy_file(w, path, '')
 
 
+PEERS_BEGIN, PEERS_END = '<!-- peers:begin -->', '<!-- peers:end -->'
+
+
+# Blocks written by others than this script (bench/peers, and the hand-written analysis of the
+# hot path), carried over in this order before the check core section when the file is rewritten.
+KEPT_BLOCKS = [(PEERS_BEGIN, PEERS_END), ('<!-- hot-path:begin -->', '<!-- hot-path:end -->')]
+
+
+def keep_peers_block(out, path):
+    """Carries the KEPT_BLOCKS of the current file over, before the check core section."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            text = f.read()
+    except OSError:
+        return
+    blocks = []
+    for begin, end_marker in KEPT_BLOCKS:
+        start, end = text.find(begin), text.find(end_marker)
+        if start >= 0 and end > start:
+            blocks += [text[start:end + len(end_marker)], '']
+    at = next((i for i, line in enumerate(out) if line.startswith('## Check core')), len(out))
+    out[at:at] = blocks
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--root', required=True)
@@ -661,6 +685,7 @@ def main():
 
     peak_rss_section(w, args.peak_rss)
     soak_section(w, args.soak)
+    keep_peers_block(out, args.out)
     with open(args.out, 'w', encoding='utf-8') as f:
         f.write('\n'.join(out))
     print('wrote %s' % args.out)

@@ -12,7 +12,8 @@ TEST_PACKAGES=(golang-go etcd-server prometheus openssl curl python3 python3-yam
   ca-certificates golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev unzip yamllint apache2-utils)
 # What bench/run.sh needs beyond the build: the Python reference, a static HTTP server for the
 # targets, the chart, and the profiler used when a number looks wrong.
-BENCH_PACKAGES=(python3 python3-yaml nginx-light gnuplot-nox curl linux-perf)
+BENCH_PACKAGES=(python3 python3-yaml nginx-light gnuplot-nox curl linux-perf collectd-core libyajl2
+  libcurl3-gnutls python3-requests)
 
 ensure_packages() {
   local missing=()
