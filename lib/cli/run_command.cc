@@ -78,6 +78,9 @@ std::vector<sink::BuiltSink> SinksFor(const RunOptions& options, asio::io_contex
   sink::SinkContext context{io.get_executor(), {}, common::ProcessEnvironment, common::PathExists};
   context.settings.dogstatsd_url = options.dogstatsd_url;
   context.settings.tags = options.tags;
+  if (!options.prometheus_label_tags.empty()) {
+    context.settings.prometheus_label_tags = options.prometheus_label_tags;
+  }
   context.settings.dogstatsd_flush_interval =
       options.dogstatsd_flush_seconds > 0 ? WholeMilliseconds(options.dogstatsd_flush_seconds)
                                           : std::chrono::milliseconds(0);

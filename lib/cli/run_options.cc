@@ -119,6 +119,10 @@ po::options_description OptionsDescription(RunOptions& o, std::vector<Binding>& 
                   "an environment variable %%env_X%% may read (a name, or a prefix ending in "
                   "'*'; repeatable; '*' allows all, as the Datadog Agent). Default: none");
   bindings.push_back({"template-env-allow", ListSetter(&o.template_env_allow)});
+  d.add_options()("prometheus-label-tags", po::value(&o.prometheus_label_tags)->composing(),
+                  "a tag that becomes a label on /metrics (a key, or a prefix ending in '*'; "
+                  "repeatable; expvar_url always does). Default: all tags");
+  bindings.push_back({"prometheus-label-tags", ListSetter(&o.prometheus_label_tags)});
   return d;
 }
 

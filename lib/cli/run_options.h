@@ -44,6 +44,7 @@ struct RunOptions {
   // Variables %%env_X%% may read (names, or prefixes ending in '*'); empty: none. "*" restores
   // the Datadog Agent's behaviour (every variable), which lets any pod author read them.
   std::vector<std::string> template_env_allow;
+  std::vector<std::string> prometheus_label_tags;  // empty: all tags become labels
   // What one instance from pod annotations (untrusted) may ask for; conf.d is not limited.
   std::uint64_t annotation_max_body_bytes = 8 * 1024 * 1024;
   double annotation_max_timeout_seconds = 10;

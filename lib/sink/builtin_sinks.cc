@@ -54,8 +54,9 @@ BuiltSink MakeDogStatsDSink(const SinkContext& context) {
   return {sink, {std::make_shared<DogStatsDCounters>(sink)}, std::move(description)};
 }
 
-BuiltSink MakePrometheusSink(const SinkContext&) {
-  auto sink = std::make_shared<PrometheusSink>();
+BuiltSink MakePrometheusSink(const SinkContext& context) {
+  auto sink =
+      std::make_shared<PrometheusSink>(TagKeyPatterns(context.settings.prometheus_label_tags));
   return {sink, {sink}, "prometheus on /metrics"};
 }
 

@@ -259,10 +259,11 @@ std::string PauseIdentity(const pipeline::ScrapeSnapshot& snapshot) {
 // share one.
 class LabelCache {
  public:
+  explicit LabelCache(const TagKeyFilter& keep) : keep_(keep) {}
   const Labels& For(const std::vector<std::string>& tags) {
     if (!tags_ || *tags_ != tags) {
       tags_ = &tags;
-      labels_ = TagsToLabels(tags);
+      labels_ = TagsToLabels(tags, keep_);
       hash_ = LabelSetHash(labels_);
     }
     return labels_;
@@ -270,6 +271,7 @@ class LabelCache {
   std::size_t Hash() const { return hash_; }
 
  private:
+  const TagKeyFilter& keep_;
   const std::vector<std::string>* tags_ = nullptr;
   Labels labels_;
   std::size_t hash_ = 0;
@@ -297,7 +299,8 @@ constexpr std::string_view kTargetDurationName = "expvar_collector_target_scrape
 constexpr std::string_view kTargetLastSuccessName =
     "expvar_collector_target_last_success_timestamp_seconds";
 
-std::uint64_t AddHealth(const pipeline::ScrapeSnapshot& snapshot, FamilySet& families) {
+std::uint64_t AddHealth(const pipeline::ScrapeSnapshot& snapshot, const TagKeyFilter& keep,
+                        FamilySet& families) {
   const pipeline::ScrapeHealth& health = snapshot.health;
   std::vector<SeriesSpec> specs = {
       {std::string(kTargetUpName), MetricType::Gauge,
@@ -312,7 +315,7 @@ std::uint64_t AddHealth(const pipeline::ScrapeSnapshot& snapshot, FamilySet& fam
          "Unix time of the target's last successful scrape",
          std::chrono::duration<double>(health.last_success->time_since_epoch()).count()});
   }
-  Labels labels = TagsToLabels(snapshot.pause_tags);
+  Labels labels = TagsToLabels(snapshot.pause_tags, keep);
   std::size_t hash = LabelSetHash(labels);
   std::uint64_t conflicts = 0;
   for (auto& spec : specs) {
@@ -322,11 +325,11 @@ std::uint64_t AddHealth(const pipeline::ScrapeSnapshot& snapshot, FamilySet& fam
   return conflicts;
 }
 
-std::uint64_t AddTarget(const TargetView& target, FamilySet& families) {
+std::uint64_t AddTarget(const TargetView& target, const TagKeyFilter& keep, FamilySet& families) {
   const pipeline::ScrapeSnapshot& snapshot = *target.snapshot;
   std::string prefix = NamespacePrefix(snapshot.metric_namespace);
   std::uint64_t conflicts = 0;
-  LabelCache labels;
+  LabelCache labels(keep);
   for (const auto& reading : snapshot.readings) {
     auto spec = ReadingSeries(prefix, reading);
     if (!spec) continue;
@@ -336,12 +339,12 @@ std::uint64_t AddTarget(const TargetView& target, FamilySet& families) {
   if (ShowsPauseHistogram(target)) {
     SeriesSpec spec{PrefixedName(prefix, "memstats_" + std::string(kPauseHistogramSuffix)),
                     MetricType::Histogram, std::string(kPauseHistogramHelp), 0};
-    Labels pause_labels = TagsToLabels(snapshot.pause_tags);
+    Labels pause_labels = TagsToLabels(snapshot.pause_tags, keep);
     std::size_t hash = LabelSetHash(pause_labels);
     auto metric = HistogramMetric(target.pauses, std::move(pause_labels));
     if (!families.Add(std::move(spec), std::move(metric), hash)) ++conflicts;
   }
-  return conflicts + AddHealth(snapshot, families);
+  return conflicts + AddHealth(snapshot, keep, families);
 }
 
 }  // namespace
@@ -362,11 +365,13 @@ std::string SanitizeLabelName(std::string_view name) {
   return out;
 }
 
-std::vector<Label> TagsToLabels(const std::vector<std::string>& tags) {
+std::vector<Label> TagsToLabels(const std::vector<std::string>& tags, const TagKeyFilter& keep) {
   Labels labels;
   labels.reserve(tags.size());
   for (const auto& tag : tags) {
     auto colon = tag.find(':');
+    std::string_view key = std::string_view(tag).substr(0, colon);
+    if (keep && key != "expvar_url" && !keep(key)) continue;
     std::string name = SanitizeLabelName(std::string_view(tag).substr(0, colon));
     if (name.empty()) continue;
     bool seen = std::any_of(labels.begin(), labels.end(),
@@ -376,6 +381,16 @@ std::vector<Label> TagsToLabels(const std::vector<std::string>& tags) {
     labels.push_back({std::move(name), std::move(value)});
   }
   return labels;
+}
+
+TagKeyFilter TagKeyPatterns(std::vector<std::string> patterns) {
+  if (std::find(patterns.begin(), patterns.end(), "*") != patterns.end()) return {};
+  return [patterns = std::move(patterns)](std::string_view key) {
+    return std::any_of(patterns.begin(), patterns.end(), [key](const std::string& pattern) {
+      if (!pattern.ends_with('*')) return key == pattern;
+      return key.starts_with(std::string_view(pattern).substr(0, pattern.size() - 1));
+    });
+  };
 }
 
 std::string NamespacePrefix(std::string_view metric_namespace) {
@@ -412,7 +427,7 @@ std::vector<prometheus::MetricFamily> PrometheusSink::Collect() const {
   }
   FamilySet families;
   std::uint64_t conflicts = 0;
-  for (const auto& target : view) conflicts += AddTarget(target, families);
+  for (const auto& target : view) conflicts += AddTarget(target, label_tags_, families);
   auto out = families.Take(conflicts);
   conflicts_.fetch_add(conflicts, std::memory_order_relaxed);
   return out;

@@ -9,10 +9,12 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pipeline/sink.h"
@@ -33,10 +35,18 @@ std::string SanitizeMetricName(std::string_view name);
 // Prometheus itself gives to clashing labels.
 std::string SanitizeLabelName(std::string_view name);
 
+// Which tags become labels, by the tag's key (what precedes ':'); empty: all of them.
+using TagKeyFilter = std::function<bool(std::string_view key)>;
+
 // Datadog tags as labels: "k:v" -> k="v" (split at the first ':'), a bare tag -> tag="true".
 // Label names are sanitised, a tag with an empty name is dropped, and when two tags give the
-// same label name the first one wins. Values are made valid UTF-8.
-std::vector<prometheus::ClientMetric::Label> TagsToLabels(const std::vector<std::string>& tags);
+// same label name the first one wins. Values are made valid UTF-8. Tags whose key `keep` refuses
+// are left out, except expvar_url: it tells the targets' series apart.
+std::vector<prometheus::ClientMetric::Label> TagsToLabels(const std::vector<std::string>& tags,
+                                                          const TagKeyFilter& keep = {});
+
+// A TagKeyFilter from patterns: a key, or a prefix ending in '*' ("kube_*"); "*" keeps all.
+TagKeyFilter TagKeyPatterns(std::vector<std::string> patterns);
 
 // The metric name prefix for a go_expvar namespace: "go_expvar" -> "go_expvar",
 // "MyApp.v2" -> "my_app_v2"; empty means no prefix.
@@ -44,6 +54,10 @@ std::string NamespacePrefix(std::string_view metric_namespace);
 
 class PrometheusSink final : public pipeline::Sink, public prometheus::Collectable {
  public:
+  // `label_tags` chooses which tags become labels (cardinality: every label is on every series
+  // of the target); empty: all.
+  explicit PrometheusSink(TagKeyFilter label_tags = {}) : label_tags_(std::move(label_tags)) {}
+
   // Keeps the snapshot as the target's current one and adds its GC pauses to the target's
   // cumulative histogram. Cheap: the families are only built when Prometheus scrapes.
   void Publish(const pipeline::SnapshotPtr& snapshot) override;
@@ -78,6 +92,7 @@ class PrometheusSink final : public pipeline::Sink, public prometheus::Collectab
     PauseCounts pauses;
   };
 
+  TagKeyFilter label_tags_;
   mutable std::mutex mutex_;
   std::map<std::string, Target> targets_;  // by target_id; ordered for stable output
   mutable std::atomic<std::uint64_t> conflicts_{0};

@@ -25,6 +25,8 @@ struct SinkSettings {
   std::vector<std::string>
       tags;  // --tag: global tags, after those from DD_ENV/SERVICE/VERSION and DD_TAGS
   std::chrono::milliseconds dogstatsd_flush_interval{100};  // 0: send at every publish
+  // Tags that become labels on /metrics: keys, or prefixes ending in '*'; "*": all.
+  std::vector<std::string> prometheus_label_tags = {"*"};
 };
 
 // What a factory may use besides the settings. The environment and file checks are injected so

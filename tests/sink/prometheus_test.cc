@@ -390,7 +390,8 @@ pipeline::SnapshotPtr Failed(const std::string& id, const std::string& url,
 TEST(PrometheusSinkTest, EveryTargetHasHealthSeriesUnderItsOwnLabels) {
   PrometheusSink sink;
   auto good = std::make_shared<pipeline::ScrapeSnapshot>(*Snapshot("a", kUrlA, Defaults(kUrlA)));
-  good->health = {true, "", 0.0125, std::chrono::system_clock::time_point(std::chrono::seconds(1700000000))};
+  good->health = {true, "", 0.0125,
+                  std::chrono::system_clock::time_point(std::chrono::seconds(1700000000))};
   sink.Publish(good);
   sink.Publish(Failed("b", kUrlB, "fetch failed: connection refused"));
   std::string text = SerializeAll(sink);
@@ -431,6 +432,22 @@ TEST(PrometheusSinkTest, AFailedScrapeLeavesOnlyTheHealthSeriesUntilTheNextGoodO
   EXPECT_FALSE(Family(up, "go_expvar_memstats_heap_alloc_bytes").empty());
   EXPECT_EQ(Family(up, "go_expvar_memstats_gc_pause_seconds")[2],
             "go_expvar_memstats_gc_pause_seconds_count" + kLabelsA + " 2");
+}
+
+// Every label is on every series of a target: an operator keeps only the tags that tell series
+// apart. expvar_url always stays; the health series follow the same choice.
+TEST(PrometheusSinkTest, LabelTagsChooseWhichTagsBecomeLabels) {
+  EXPECT_FALSE(TagKeyPatterns({"*"}));  // all
+  PrometheusSink sink(TagKeyPatterns({"kube_*", "pod_name"}));
+  std::vector<std::string> tags = {"kube_namespace:shop", "pod_name:web-0", "image_tag:1.2",
+                                   "team:x", std::string("expvar_url:") + kUrlA};
+  sink.Publish(Snapshot("a", kUrlA, {Custom("app.queue", MetricType::kGauge, 1, tags)}));
+  const std::string labels =
+      R"({kube_namespace="shop",pod_name="web-0",expvar_url="http://10.0.0.1:8080/debug/vars"})";
+  std::string text = SerializeAll(sink);
+  EXPECT_EQ(Family(text, "app_queue")[2], "app_queue" + labels + " 1") << text;
+  EXPECT_EQ(text.find("image_tag"), std::string::npos) << text;
+  EXPECT_EQ(text.find("team="), std::string::npos) << text;
 }
 
 TEST(PrometheusSinkTest, LatestSnapshotReplacesThePreviousOne) {
