@@ -100,14 +100,20 @@ void AppendValueLine(const MetricFamily& family, const ClientMetric& metric, dou
   AppendTail(metric, out);
 }
 
-void AppendHistogram(const MetricFamily& family, const ClientMetric& metric, std::string& out) {
-  const auto& histogram = metric.histogram;
+// The `_count` and `_sum` lines histograms and summaries start with.
+void AppendCountAndSum(const MetricFamily& family, const ClientMetric& metric, std::uint64_t count,
+                       double sum, std::string& out) {
   AppendHead(family, metric, "_count", {}, out);
-  AppendCount(histogram.sample_count, out);
+  AppendCount(count, out);
   AppendTail(metric, out);
   AppendHead(family, metric, "_sum", {}, out);
-  AppendSampleValue(histogram.sample_sum, out);
+  AppendSampleValue(sum, out);
   AppendTail(metric, out);
+}
+
+void AppendHistogram(const MetricFamily& family, const ClientMetric& metric, std::string& out) {
+  const auto& histogram = metric.histogram;
+  AppendCountAndSum(family, metric, histogram.sample_count, histogram.sample_sum, out);
   double last = -INFINITY;
   for (const auto& bucket : histogram.bucket) {
     AppendHead(family, metric, "_bucket", {"le", bucket.upper_bound, {}}, out);
@@ -124,12 +130,7 @@ void AppendHistogram(const MetricFamily& family, const ClientMetric& metric, std
 
 void AppendSummary(const MetricFamily& family, const ClientMetric& metric, std::string& out) {
   const auto& summary = metric.summary;
-  AppendHead(family, metric, "_count", {}, out);
-  AppendCount(summary.sample_count, out);
-  AppendTail(metric, out);
-  AppendHead(family, metric, "_sum", {}, out);
-  AppendSampleValue(summary.sample_sum, out);
-  AppendTail(metric, out);
+  AppendCountAndSum(family, metric, summary.sample_count, summary.sample_sum, out);
   for (const auto& quantile : summary.quantile) {
     AppendValueLine(family, metric, quantile.value, out, {"quantile", quantile.quantile, {}});
   }

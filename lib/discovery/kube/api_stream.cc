@@ -14,7 +14,7 @@
 #include <tuple>
 #include <vector>
 
-#include "common/net.h"
+#include "discovery/kube/api_connection.h"
 
 namespace expvar::discovery::kube {
 namespace {
@@ -25,7 +25,6 @@ namespace bhttp = boost::beast::http;
 namespace ssl = boost::asio::ssl;
 using boost::system::error_code;
 using tcp = asio::ip::tcp;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 using Parser = bhttp::response_parser<bhttp::buffer_body>;
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
@@ -37,11 +36,6 @@ std::optional<std::chrono::seconds> ParseRetryAfter(std::string_view value) {
   const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
   if (ec != std::errc() || end != value.data() + value.size() || seconds < 0) return std::nullopt;
   return std::chrono::seconds(seconds);
-}
-
-std::string StageError(const std::string& stage, const error_code& ec) {
-  if (ec == beast::error::timeout) return stage + ": timeout";
-  return stage + ": " + ec.message();
 }
 
 }  // namespace
@@ -64,28 +58,26 @@ std::shared_ptr<ssl::context> MakeApiTlsContext(const http::Url& server, const A
 
 struct ApiStream::Impl {
   Impl(asio::any_io_executor executor, http::Url server, std::shared_ptr<ssl::context> tls)
-      : executor_(std::move(executor)), server_(std::move(server)), tls_context_(std::move(tls)) {
+      : connection_(std::move(executor), std::move(server), std::move(tls)) {
     // A watch body is unbounded by design; LIST bodies are capped by ReadAll.
     parser_.body_limit(boost::none);
   }
 
-  beast::tcp_stream& Lowest() { return tls_ ? beast::get_lowest_layer(*tls_) : *tcp_; }
-
   asio::awaitable<std::string> Open(const std::string& target, const std::string& token,
                                     std::chrono::steady_clock::time_point deadline,
                                     ApiResponseHead* head) {
-    if (auto error = co_await Connect(deadline); !error.empty()) co_return error;
+    if (auto error = co_await connection_.Connect(deadline); !error.empty()) co_return error;
     bhttp::request<bhttp::empty_body> request{bhttp::verb::get, target, 11};
-    request.set(bhttp::field::host, server_.Authority());
+    request.set(bhttp::field::host, connection_.server().Authority());
     request.set(bhttp::field::user_agent, "expvar-collector");
     request.set(bhttp::field::accept, "application/json");
     if (!token.empty()) request.set(bhttp::field::authorization, "Bearer " + token);
     // No co_await inside ?: (GCC 12 miscompiles it when the result has a destructor).
     std::string error;
-    if (tls_) {
-      error = co_await SendAndReadHead(*tls_, request);
+    if (connection_.IsTls()) {
+      error = co_await SendAndReadHead(connection_.Tls(), request);
     } else {
-      error = co_await SendAndReadHead(*tcp_, request);
+      error = co_await SendAndReadHead(connection_.Tcp(), request);
     }
     if (!error.empty()) co_return error;
     head->status = parser_.get().result_int();
@@ -102,15 +94,15 @@ struct ApiStream::Impl {
       parser_.get().body().data = buffer_.data();
       parser_.get().body().size = buffer_.size();
       error_code ec;
-      if (tls_) {
+      if (connection_.IsTls()) {
         std::tie(ec, std::ignore) =
-            co_await bhttp::async_read_some(*tls_, read_buffer_, parser_, kNoThrow);
+            co_await bhttp::async_read_some(connection_.Tls(), read_buffer_, parser_, kNoThrow);
       } else {
         std::tie(ec, std::ignore) =
-            co_await bhttp::async_read_some(*tcp_, read_buffer_, parser_, kNoThrow);
+            co_await bhttp::async_read_some(connection_.Tcp(), read_buffer_, parser_, kNoThrow);
       }
       if (ec == bhttp::error::need_buffer) ec = {};
-      if (ec) co_return StageError("reading watch stream", ec);
+      if (ec) co_return ApiStageError("reading watch stream", ec);
       piece->assign(buffer_.data(), buffer_.size() - parser_.get().body().size);
     }
     *done = parser_.is_done();
@@ -130,65 +122,21 @@ struct ApiStream::Impl {
     co_return "";
   }
 
-  void Cancel() {
-    error_code ignored;
-    if (tls_) beast::get_lowest_layer(*tls_).socket().close(ignored);
-    if (tcp_) tcp_->socket().close(ignored);
-  }
+  void Cancel() { connection_.Close(); }
 
  private:
-  asio::awaitable<std::string> Connect(std::chrono::steady_clock::time_point deadline) {
-    std::vector<tcp::endpoint> endpoints;
-    if (common::IsIpLiteral(server_.host)) {
-      endpoints.emplace_back(asio::ip::make_address(server_.host), http::PortNumber(server_));
-    } else {
-      tcp::resolver resolver(executor_);
-      auto [ec, results] = co_await resolver.async_resolve(
-          server_.host, std::to_string(http::PortNumber(server_)), kNoThrow);
-      if (ec) co_return StageError("resolving " + server_.host, ec);
-      for (const auto& entry : results) endpoints.push_back(entry.endpoint());
-    }
-    if (tls_context_) {
-      tls_.emplace(executor_, *tls_context_);
-    } else {
-      tcp_.emplace(executor_);
-    }
-    Lowest().expires_at(deadline);
-    auto [ec, endpoint] = co_await Lowest().async_connect(endpoints, kNoThrow);
-    if (ec) co_return StageError("connecting", ec);
-    if (tls_) co_return co_await Handshake();
-    co_return "";
-  }
-
-  asio::awaitable<std::string> Handshake() {
-    // SNI carries host names only (RFC 6066); the in-cluster server is usually an IP.
-    if (!common::IsIpLiteral(server_.host)) {
-      SSL_set_tlsext_host_name(tls_->native_handle(), server_.host.c_str());
-    }
-    if (SSL_CTX_get_verify_mode(tls_context_->native_handle()) != SSL_VERIFY_NONE) {
-      tls_->set_verify_callback(ssl::host_name_verification(server_.host));
-    }
-    auto [ec] = co_await tls_->async_handshake(ssl::stream_base::client, kNoThrow);
-    if (ec) co_return StageError("TLS handshake", ec);
-    co_return "";
-  }
-
   template <class Stream>
   asio::awaitable<std::string> SendAndReadHead(Stream& stream,
                                                bhttp::request<bhttp::empty_body>& request) {
     auto [write_ec, written] = co_await bhttp::async_write(stream, request, kNoThrow);
-    if (write_ec) co_return StageError("sending request", write_ec);
+    if (write_ec) co_return ApiStageError("sending request", write_ec);
     auto [read_ec, read] =
         co_await bhttp::async_read_header(stream, read_buffer_, parser_, kNoThrow);
-    if (read_ec) co_return StageError("reading response head", read_ec);
+    if (read_ec) co_return ApiStageError("reading response head", read_ec);
     co_return "";
   }
 
-  asio::any_io_executor executor_;
-  http::Url server_;
-  std::shared_ptr<ssl::context> tls_context_;
-  std::optional<beast::tcp_stream> tcp_;
-  std::optional<TlsStream> tls_;
+  ApiConnection connection_;
   beast::flat_buffer read_buffer_;
   Parser parser_;
   std::array<char, kReadBufferBytes> buffer_{};
