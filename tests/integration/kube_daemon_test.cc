@@ -35,6 +35,19 @@ TEST(KubeDaemon, AnnotatedPodOnThisNodeIsScrapedUntilDeleted) {
       {"ad.datadoghq.com/app.checks",
        R"({"go_expvar": {"instances": [{"expvar_url": "http://%%host%%:%%port_metrics%%"}]}})"},
       {"ad.datadoghq.com/tags", R"({"team": "shop"})"}};
+  // Owned by a Deployment's ReplicaSet, with an image, a QoS class and unified service tagging
+  // labels: the Agent's tagger derives tags from each, and so do we.
+  pod["metadata"].as_object()["ownerReferences"] =
+      boost::json::array{boost::json::object{{"apiVersion", "apps/v1"},
+                                             {"kind", "ReplicaSet"},
+                                             {"name", "web-7d9f8b6c5"},
+                                             {"uid", "rs-uid"},
+                                             {"controller", true}}};
+  pod["metadata"].as_object()["labels"] = boost::json::object{
+      {"app", "web"}, {"tags.datadoghq.com/env", "prod"}, {"tags.datadoghq.com/version", "1.4.2"}};
+  pod["spec"].as_object()["containers"].as_array()[0].as_object()["image"] =
+      "registry.example.com:5000/shop/web:1.4.2";
+  pod["status"].as_object()["qosClass"] = "Burstable";
   api.AddPod(pod);
   auto elsewhere = FakeApiServer::MakePod("shop", "web-2", "node-b", "127.0.0.1");
   elsewhere["metadata"].as_object()["annotations"] = pod["metadata"].as_object()["annotations"];
@@ -43,23 +56,41 @@ TEST(KubeDaemon, AnnotatedPodOnThisNodeIsScrapedUntilDeleted) {
   DatagramReceiver dogstatsd;
   int admin_port = FreeLoopbackPort();
   std::string admin = "http://127.0.0.1:" + std::to_string(admin_port);
-  Process collector({EXPVAR_BINARY, "run", "--kube-mode", "node", "--node-name", "node-a",
-                     "--kube-api", api.Url(), "--kube-token-file", (dir.path() / "token").string(),
-                     "--listen", "127.0.0.1:" + std::to_string(admin_port), "--dogstatsd-url",
-                     "udp://127.0.0.1:" + std::to_string(dogstatsd.port()), "--interval", "1"},
-                    dir.path());
+  Process collector(
+      {"env", "DD_TAGS=region:eu, tier:web", EXPVAR_BINARY, "run", "--kube-mode", "node",
+       "--node-name", "node-a", "--kube-api", api.Url(), "--kube-token-file",
+       (dir.path() / "token").string(), "--listen", "127.0.0.1:" + std::to_string(admin_port),
+       "--dogstatsd-url", "udp://127.0.0.1:" + std::to_string(dogstatsd.port()), "--interval", "1"},
+      dir.path());
   ASSERT_TRUE(Eventually([&] { return HttpGet(admin + "/readyz").has_value(); }))
       << collector.Stderr();
-  // DogStatsD lines carry the pod's tags and its uid as the Agent's entity id.
+  // DogStatsD lines carry the pod's tags and its uid as the Agent's entity id, Datadog's
+  // Kubernetes tags, and DD_TAGS on every line.
   std::string uid = *api.PodUid("shop", "web-1");
+  const std::vector<std::string> derived = {"kube_replica_set:web-7d9f8b6c5",
+                                            "kube_deployment:web",
+                                            "kube_ownerref_kind:replicaset",
+                                            "kube_ownerref_name:web-7d9f8b6c5",
+                                            "image_name:registry.example.com:5000/shop/web",
+                                            "image_tag:1.4.2",
+                                            "short_image:web",
+                                            "kube_qos:Burstable",
+                                            "pod_phase:running",
+                                            "env:prod",
+                                            "version:1.4.2"};
   bool attributed = false;
+  std::size_t lines = 0;
   for (int i = 0; i < 20 && !attributed; ++i) {
     for (const auto& line : dogstatsd.Receive(500ms)) {
-      attributed |= line.find("dd.internal.entity_id:" + uid) != std::string::npos &&
-                    line.find("pod_name:web-1") != std::string::npos;
+      ++lines;
+      EXPECT_TRUE(Contains(line, "region:eu") && Contains(line, "tier:web")) << line;
+      if (line.find("pod_name:web-1") == std::string::npos) continue;
+      attributed |= line.find("dd.internal.entity_id:" + uid) != std::string::npos;
+      for (const auto& tag : derived) EXPECT_TRUE(Contains(line, tag)) << tag << " in " << line;
     }
   }
   EXPECT_TRUE(attributed);
+  EXPECT_GT(lines, 0u);
   ASSERT_TRUE(Eventually([&] {
     return Contains(HttpGet(admin + "/metrics"), "pod_name=\"web-1\"");
   })) << collector.Stderr();
