@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test (unit and integration), then the fuzzers.
-# Usage: scripts/test.sh [--normal | --sanitize] [ctest arguments...]
+# Usage: scripts/test.sh [--normal | --sanitize | --image] [ctest arguments...]
 #   (default)   what CI runs: the normal build in $BUILD_DIR (default build/) and its suite; then
 #               the ASan + UBSan build in $SANITIZE_BUILD_DIR (default build-asan/, Clang 14,
 #               -DEXPVAR_FUZZ=ON) and the same suite under it; then every libFuzzer harness from
-#               that build for $FUZZ_SECONDS each (default 30; 0 skips them).
+#               that build for $FUZZ_SECONDS each (default 30; 0 skips them); then the container
+#               image, built from the Dockerfile with podman and smoke-tested (scripts/image.sh,
+#               ~7 min cold; EXPVAR_IMAGE=0 skips it).
+#   --image     only the image build and its smoke tests.
 #   --normal    only the normal build and its suite (the quick loop while developing).
 #   --sanitize  only the sanitized build, its suite and the fuzzers; also EXPVAR_SANITIZE=1.
 # The packaging checks are left out of the sanitized suite: they inspect the binary's shared
@@ -107,17 +110,31 @@ mode=all
 case ${1:-} in
   --normal) mode=normal; shift ;;
   --sanitize) mode=sanitize; shift ;;
+  --image) mode=image; shift ;;
 esac
 [[ $mode == normal ]] || ensure_packages "${FUZZ_PACKAGES[@]}"
+
+# The image CI ships: built from the Dockerfile (a Release build inside it) and smoke-tested
+# read-only as uid 65532 (--version, check exiting 1 on an unreachable target, run answering
+# /healthz).
+run_image() {
+  [[ ${EXPVAR_IMAGE:-1} == 0 ]] && return 0
+  local start
+  start=$(date +%s)
+  "$ROOT/scripts/image.sh" || return
+  echo "image build and smoke tests: $(($(date +%s) - start)) s" >&2
+}
 
 # Every selected stage runs even when an earlier one failed, so one CI run reports everything.
 rc=0
 case $mode in
   normal) run_suite normal "$@" || rc=$? ;;
   sanitize) run_sanitized "$@" || rc=$? ;;
+  image) run_image || rc=$? ;;
   all)
     run_suite normal "$@" || rc=$?
     run_sanitized "$@" || rc=1
+    run_image || rc=1
     ;;
 esac
 exit $rc
