@@ -42,7 +42,7 @@ export CONTAINERS_CONF=$STATE/containers.conf
 if [[ ${REBUILD_BASE:-0} == 1 ]] || ! podman image exists debian:bookworm \
     || ! podman image exists debian:bookworm-slim; then
   sources=/etc/apt/sources.list.d/debian.sources
-  mirror=$(sed -nE 's/^URIs:[[:space:]]*([^[:space:]]+).*/\1/p' "$sources" | grep -v security | head -n1)
+  mirror=$(sed -nE 's/^URIs:[[:space:]]*([^[:space:]]+).*/\1/p' "$sources" | grep -v security | sed -n 1p)
   mirror=${mirror:-http://deb.debian.org/debian}
   rootfs=$STATE/rootfs
   rm -rf "$rootfs"
