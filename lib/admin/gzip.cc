@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 #include <stdexcept>
@@ -37,22 +38,49 @@ bool AcceptsGzip(std::string_view accept_encoding) {
   return false;
 }
 
-std::string Gzip(std::string_view body) {
+struct GzipStream::Zlib {
   z_stream stream{};
-  if (deflateInit2(&stream, kLevel, Z_DEFLATED, kGzipWindowBits, kMemLevel, Z_DEFAULT_STRATEGY) !=
-      Z_OK) {
+};
+
+GzipStream::GzipStream() : zlib_(std::make_unique<Zlib>()) {
+  if (deflateInit2(&zlib_->stream, kLevel, Z_DEFLATED, kGzipWindowBits, kMemLevel,
+                   Z_DEFAULT_STRATEGY) != Z_OK) {
     throw std::runtime_error("gzip: zlib could not start");
   }
-  std::string out(deflateBound(&stream, static_cast<uLong>(body.size())), '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(body.data()));
-  stream.avail_in = static_cast<uInt>(body.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  int status = deflate(&stream, Z_FINISH);
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  if (status != Z_STREAM_END) throw std::runtime_error("gzip: zlib could not compress");
-  return out;
+}
+
+GzipStream::~GzipStream() { deflateEnd(&zlib_->stream); }
+
+void GzipStream::Append(std::string_view piece) { Deflate(piece, Z_NO_FLUSH); }
+
+std::string GzipStream::Finish() {
+  Deflate({}, Z_FINISH);
+  return std::move(out_);
+}
+
+void GzipStream::Deflate(std::string_view piece, int flush) {
+  z_stream& stream = zlib_->stream;
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(piece.data()));
+  stream.avail_in = static_cast<uInt>(piece.size());
+  // deflateBound of the piece is room enough for it and whatever zlib still holds back.
+  out_.reserve(out_.size() + deflateBound(&stream, static_cast<uLong>(piece.size())));
+  int status = Z_OK;
+  do {
+    std::size_t used = out_.size();
+    std::size_t room = std::max<std::size_t>(out_.capacity() - used, 4096);
+    out_.resize(used + room);
+    stream.next_out = reinterpret_cast<Bytef*>(out_.data() + used);
+    stream.avail_out = static_cast<uInt>(room);
+    status = deflate(&stream, flush);
+    out_.resize(used + room - stream.avail_out);
+    if (status == Z_STREAM_ERROR) throw std::runtime_error("gzip: zlib could not compress");
+  } while (stream.avail_out == 0 || (flush == Z_FINISH && status != Z_STREAM_END));
+}
+
+std::string Gzip(std::string_view body) {
+  GzipStream stream;
+  stream.Append(body);
+  return stream.Finish();
 }
 
 }  // namespace expvar::admin

@@ -1,6 +1,5 @@
 #include "admin/router.h"
 
-#include <prometheus/metric_family.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/beast/http/error.hpp>
@@ -10,7 +9,6 @@
 #include <unordered_set>
 #include <utility>
 
-#include "admin/exposition.h"
 #include "admin/gzip.h"
 
 namespace expvar::admin {
@@ -51,9 +49,8 @@ std::optional<Response> RefusalForReadError(const boost::beast::error_code& ec) 
   return MakeResponse(*status, 11, kTextContentType, ec.message() + "\n");
 }
 
-Router::Router(std::vector<std::weak_ptr<prometheus::Collectable>> collectables,
-               StatusProvider status)
-    : collectables_(std::move(collectables)), status_(std::move(status)) {}
+Router::Router(common::ExpositionSources sources, StatusProvider status)
+    : sources_(std::move(sources)), status_(std::move(status)) {}
 
 void Router::RequireCredentials(std::unique_ptr<BasicAuth> auth) { auth_ = std::move(auth); }
 
@@ -132,33 +129,39 @@ Response Router::Answer(Route route, const Request& request) const {
 }
 
 Response Router::MetricsResponse(const Request& request) const {
-  std::string text = Metrics();
   auto accept_encoding = request[http::field::accept_encoding];
   bool gzip = AcceptsGzip(std::string_view(accept_encoding.data(), accept_encoding.size()));
   Response response = MakeResponse(http::status::ok, request.version(), kMetricsContentType,
-                                   gzip ? Gzip(text) : std::move(text));
+                                   gzip ? GzippedMetrics() : Metrics());
   if (gzip) response.set(http::field::content_encoding, "gzip");
   response.set(http::field::vary, "Accept-Encoding");
   return response;
 }
 
 std::string Router::Metrics() const {
-  std::vector<prometheus::MetricFamily> families;
-  std::unordered_set<std::string> names;
-  for (const auto& weak : collectables_) {
-    auto collectable = weak.lock();
-    if (!collectable) continue;  // its owner is gone, e.g. during shutdown
-    for (auto& family : collectable->Collect()) {
-      // A repeated family name would make the whole exposition invalid.
-      if (names.insert(family.name).second) families.push_back(std::move(family));
-    }
-  }
-  std::string text;
   // The exposition is about as long as the last one: one allocation instead of a dozen doublings.
-  text.reserve(last_metrics_size_.load(std::memory_order_relaxed) * 9 / 8);
-  AppendText(families, text);
-  last_metrics_size_.store(text.size(), std::memory_order_relaxed);
-  return text;
+  common::ExpositionWriter writer({}, last_metrics_size_.load(std::memory_order_relaxed) * 9 / 8);
+  WriteMetrics(writer);
+  last_metrics_size_.store(writer.Size(), std::memory_order_relaxed);
+  return writer.Finish();
+}
+
+// Compressed chunk by chunk as it is written: at 10,000 targets the plain text is ~40 MB that
+// would otherwise be held whole next to its compressed copy.
+std::string Router::GzippedMetrics() const {
+  GzipStream gzip;
+  common::ExpositionWriter writer([&gzip](std::string_view chunk) { gzip.Append(chunk); });
+  WriteMetrics(writer);
+  writer.Finish();
+  return gzip.Finish();
+}
+
+void Router::WriteMetrics(common::ExpositionWriter& writer) const {
+  for (const auto& weak : sources_) {
+    auto source = weak.lock();
+    if (!source) continue;  // its owner is gone, e.g. during shutdown
+    source->AppendExposition(writer);
+  }
 }
 
 }  // namespace expvar::admin

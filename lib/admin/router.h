@@ -1,8 +1,6 @@
 // Decides the admin server's answer to one parsed HTTP request: route, credentials, response.
 #pragma once
 
-#include <prometheus/collectable.h>
-
 #include <atomic>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/message.hpp>
@@ -17,6 +15,7 @@
 
 #include "admin/basic_auth.h"
 #include "admin/server.h"
+#include "common/exposition.h"
 
 namespace expvar::admin {
 
@@ -31,7 +30,7 @@ std::optional<Response> RefusalForReadError(const boost::beast::error_code& ec);
 // Handle() is const and may run while SetReady() is called from another thread.
 class Router {
  public:
-  Router(std::vector<std::weak_ptr<prometheus::Collectable>> collectables, StatusProvider status);
+  Router(common::ExpositionSources sources, StatusProvider status);
 
   // From now on /metrics and /status need credentials that `auth` accepts; null asks for none.
   // Call before the first Handle(): the router does not guard `auth` against concurrent use.
@@ -54,8 +53,10 @@ class Router {
   // /metrics, gzip-encoded when the request's Accept-Encoding allows it (Prometheus asks).
   Response MetricsResponse(const Request& request) const;
   std::string Metrics() const;
+  std::string GzippedMetrics() const;
+  void WriteMetrics(common::ExpositionWriter& writer) const;
 
-  std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;
+  common::ExpositionSources sources_;
   StatusProvider status_;
   std::unique_ptr<BasicAuth> auth_;  // null: no credentials asked
   std::atomic<bool> ready_{false};

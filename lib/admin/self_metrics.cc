@@ -23,7 +23,8 @@ prometheus::Counter& PlainCounter(prometheus::Registry& registry, const std::str
 }  // namespace
 
 SelfMetrics::SelfMetrics(std::string_view version)
-    : registry_(std::make_shared<prometheus::Registry>()) {
+    : registry_(std::make_shared<prometheus::Registry>()),
+      exposition_(std::make_shared<common::CollectableSource>(registry_)) {
   auto& registry = *registry_;
   targets_ = &prometheus::BuildGauge()
                   .Name("expvar_collector_targets")

@@ -11,6 +11,8 @@
 #include <memory>
 #include <string_view>
 
+#include "common/exposition.h"
+
 namespace expvar::admin {
 
 enum class ScrapeResult { kOk, kFetchError, kParseError };
@@ -24,6 +26,8 @@ class SelfMetrics {
 
   // What /metrics collects; shared so the admin server can hold it as a weak_ptr.
   std::shared_ptr<prometheus::Registry> Registry() const { return registry_; }
+  // The registry as a /metrics source.
+  std::shared_ptr<const common::ExpositionSource> Exposition() const { return exposition_; }
 
   prometheus::Gauge& Targets() { return *targets_; }
   prometheus::Counter& Scrapes(ScrapeResult result);
@@ -38,6 +42,7 @@ class SelfMetrics {
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<const common::ExpositionSource> exposition_;
   prometheus::Gauge* targets_;
   prometheus::Counter* scrapes_ok_;
   prometheus::Counter* scrapes_fetch_error_;

@@ -131,12 +131,12 @@ tcp::endpoint ParseListenAddress(std::string_view address) {
 class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
  public:
   Impl(asio::io_context& io, ServerOptions options,
-       std::vector<std::weak_ptr<prometheus::Collectable>> collectables, StatusProvider status)
+       common::ExpositionSources sources, StatusProvider status)
       : io_(io),
         strand_(asio::make_strand(io)),
         acceptor_(strand_),
         options_(std::move(options)),
-        router_(std::move(collectables), std::move(status)) {}
+        router_(std::move(sources), std::move(status)) {}
 
   void Start();
   void Stop();
@@ -362,9 +362,9 @@ asio::awaitable<void> Server::Impl::Linger(Stream& stream) {
 }
 
 Server::Server(asio::io_context& io, ServerOptions options,
-               std::vector<std::weak_ptr<prometheus::Collectable>> collectables,
+               common::ExpositionSources sources,
                StatusProvider status)
-    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(collectables),
+    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(sources),
                                    std::move(status))) {}
 
 Server::~Server() { impl_->Stop(); }

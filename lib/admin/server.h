@@ -1,7 +1,6 @@
 // Admin HTTP server: serves /metrics, /healthz, /readyz and /status on the collector's io_context.
 #pragma once
 
-#include <prometheus/collectable.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -16,6 +15,7 @@
 
 #include "admin/basic_auth.h"
 #include "admin/web_config.h"
+#include "common/exposition.h"
 
 namespace expvar::admin {
 
@@ -43,8 +43,8 @@ using StatusProvider = std::function<std::string()>;
 // interfaces); port 0 asks the kernel for a free one. Throws std::invalid_argument.
 boost::asio::ip::tcp::endpoint ParseListenAddress(std::string_view address);
 
-// Routes: GET /metrics (Prometheus text 0.0.4 from the collectables, in order; a family name
-// that an earlier collectable already produced is skipped), /healthz, /readyz (503 until
+// Routes: GET /metrics (Prometheus text 0.0.4 from the sources, in order; a family name
+// that an earlier source already wrote is skipped), /healthz, /readyz (503 until
 // SetReady(true)), /status; 404 for other paths, 405 for other methods on these paths,
 // 400/413/431 for requests that cannot be parsed, 401 for /metrics and /status without valid
 // credentials when basic auth is configured, 429 (Retry-After: 1) when checking new credentials
@@ -52,7 +52,7 @@ boost::asio::ip::tcp::endpoint ParseListenAddress(std::string_view address);
 class Server {
  public:
   Server(boost::asio::io_context& io, ServerOptions options,
-         std::vector<std::weak_ptr<prometheus::Collectable>> collectables, StatusProvider status);
+         common::ExpositionSources sources, StatusProvider status);
   ~Server();  // Stop()s
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

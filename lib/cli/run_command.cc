@@ -98,13 +98,13 @@ std::vector<pipeline::Sink*> SinkPointers(const std::vector<sink::BuiltSink>& si
 }
 
 // What /metrics serves: the self-metrics, then every sink's exposition.
-std::vector<std::weak_ptr<prometheus::Collectable>> Collectables(
-    const admin::SelfMetrics& self_metrics, const std::vector<sink::BuiltSink>& sinks) {
-  std::vector<std::weak_ptr<prometheus::Collectable>> collectables{self_metrics.Registry()};
+common::ExpositionSources ExpositionSources(const admin::SelfMetrics& self_metrics,
+                                            const std::vector<sink::BuiltSink>& sinks) {
+  common::ExpositionSources sources{self_metrics.Exposition()};
   for (const auto& built : sinks) {
-    collectables.insert(collectables.end(), built.exposition.begin(), built.exposition.end());
+    sources.insert(sources.end(), built.exposition.begin(), built.exposition.end());
   }
-  return collectables;
+  return sources;
 }
 
 std::string DescribeSinks(const std::vector<sink::BuiltSink>& sinks) {
@@ -216,7 +216,7 @@ class Daemon {
         scheduler_(io_, SinkPointers(sinks_), &observer_,
                    {WholeMilliseconds(options.interval_seconds), 1000ms,
                     std::make_shared<http::BodyBudget>(options.max_bodies_in_flight_bytes)}),
-        server_(admin_io_, AdminOptionsFor(options), Collectables(self_metrics_, sinks_),
+        server_(admin_io_, AdminOptionsFor(options), ExpositionSources(self_metrics_, sinks_),
                 [this] { return scheduler_.StatusJson(); }),
         heap_trimmer_(io_),
         signals_(io_, SIGINT, SIGTERM, SIGHUP) {

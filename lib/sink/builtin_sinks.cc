@@ -51,7 +51,9 @@ BuiltSink MakeDogStatsDSink(const SinkContext& context) {
   auto sink = std::make_shared<DogStatsDSink>(context.executor, DogStatsDAddressFor(context), tags,
                                               context.settings.dogstatsd_flush_interval);
   std::string description = "dogstatsd to " + sink->address().ToString();
-  return {sink, {std::make_shared<DogStatsDCounters>(sink)}, std::move(description)};
+  return {sink,
+          {std::make_shared<common::CollectableSource>(std::make_shared<DogStatsDCounters>(sink))},
+          std::move(description)};
 }
 
 BuiltSink MakePrometheusSink(const SinkContext& context) {

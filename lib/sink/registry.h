@@ -2,8 +2,6 @@
 // means one registration in lib/sink/ and no change to the wiring, the scheduler or the workers.
 #pragma once
 
-#include <prometheus/collectable.h>
-
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <functional>
@@ -14,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/exposition.h"
 #include "pipeline/sink.h"
 
 namespace expvar::sink {
@@ -41,7 +40,7 @@ struct SinkContext {
 struct BuiltSink {
   std::shared_ptr<pipeline::Sink> sink;
   // Served on /metrics next to the self-metrics: the sink's series or its own counters.
-  std::vector<std::shared_ptr<prometheus::Collectable>> exposition;
+  std::vector<std::shared_ptr<const common::ExpositionSource>> exposition;
   std::string description;  // for the start-up log: "dogstatsd to udp://127.0.0.1:8125"
 };
 

@@ -1,6 +1,8 @@
-#include "admin/exposition.h"
+#include "common/exposition.h"
 
 #include <gtest/gtest.h>
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
 #include <cmath>
@@ -11,6 +13,8 @@
 
 namespace expvar::admin {
 namespace {
+
+using common::AppendText;
 
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
@@ -115,6 +119,65 @@ TEST(Gzip, RoundTripsAndShrinksRepetitiveText) {
   EXPECT_LT(compressed.size(), text.size() / 5);
   EXPECT_EQ(testing::Gunzip(compressed), text);
   EXPECT_EQ(testing::Gunzip(Gzip("")), "");
+}
+
+TEST(GzipStream, PiecesMakeOneMemberOfTheirConcatenation) {
+  std::string text;
+  GzipStream stream;
+  for (int i = 0; i < 5000; ++i) {
+    std::string piece =
+        "series_" + std::to_string(i * 7919 % 10007) + " " + std::to_string(i) + "\n";
+    stream.Append(piece);
+    stream.Append("");
+    text += piece;
+  }
+  std::string compressed = stream.Finish();
+  EXPECT_EQ(testing::Gunzip(compressed), text);
+  EXPECT_LT(compressed.size(), text.size() / 2);
+}
+
+TEST(ExpositionWriter, EachFamilyNameIsClaimedOnce) {
+  common::ExpositionWriter writer;
+  EXPECT_TRUE(writer.Claim("a"));
+  EXPECT_TRUE(writer.Claim("b"));
+  EXPECT_FALSE(writer.Claim("a"));
+  writer.text() = "x\n";
+  EXPECT_EQ(writer.Size(), 2u);
+  EXPECT_EQ(writer.Finish(), "x\n");
+}
+
+TEST(ExpositionWriter, DrainsWholeChunksAtCheckpointsAndTheRestAtFinish) {
+  std::vector<std::size_t> chunks;
+  std::string drained;
+  common::ExpositionWriter writer([&](std::string_view chunk) {
+    chunks.push_back(chunk.size());
+    drained.append(chunk);
+  });
+  std::string expected;
+  std::string line(1000, 'x');
+  line.back() = '\n';
+  for (int i = 0; i < 600; ++i) {
+    writer.text().append(line);
+    expected.append(line);
+    writer.Checkpoint();
+  }
+  EXPECT_EQ(writer.Size(), expected.size());
+  EXPECT_EQ(writer.Finish(), "");
+  EXPECT_EQ(drained, expected);
+  ASSERT_EQ(chunks.size(), 3u);  // two full chunks at checkpoints, the rest at Finish
+  EXPECT_GE(chunks[0], common::ExpositionWriter::kChunkBytes);
+  EXPECT_LT(chunks[0], common::ExpositionWriter::kChunkBytes + line.size());
+}
+
+TEST(CollectableSource, WritesTheFamiliesItsWriterLetsItClaim) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  prometheus::BuildCounter().Name("taken").Help("h").Register(*registry).Add({}).Increment();
+  prometheus::BuildCounter().Name("mine").Help("h").Register(*registry).Add({}).Increment(2);
+  common::CollectableSource source(registry);
+  common::ExpositionWriter writer;
+  ASSERT_TRUE(writer.Claim("taken"));
+  source.AppendExposition(writer);
+  EXPECT_EQ(writer.Finish(), "# HELP mine h\n# TYPE mine counter\nmine 2\n");
 }
 
 }  // namespace

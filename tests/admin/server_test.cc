@@ -262,8 +262,7 @@ class ServerTest : public ::testing::Test {
   void StartServer(ServerOptions options = {}) {
     options.listen = "127.0.0.1:0";
     server_ = std::make_unique<Server>(
-        io_, options,
-        std::vector<std::weak_ptr<prometheus::Collectable>>{metrics_.Registry(), sink_}, [this] {
+        io_, options, common::ExpositionSources{metrics_.Exposition(), sink_}, [this] {
           if (status_json_.empty()) throw std::runtime_error("status unavailable");
           return status_json_;
         });

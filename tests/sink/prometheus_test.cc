@@ -89,19 +89,22 @@ SnapshotPtr Snapshot(std::string id, const std::string& url, std::vector<Reading
   return snapshot;
 }
 
-bool IsHealthFamily(const prometheus::MetricFamily& family) {
-  return family.name.starts_with("expvar_collector_target_");
+std::string SerializeAll(const PrometheusSink& sink) {
+  common::ExpositionWriter writer;
+  sink.AppendExposition(writer);
+  return writer.Finish();
 }
 
 // The value series only: every target also has health series, tested on their own below.
 std::string Serialize(const PrometheusSink& sink) {
-  auto families = sink.Collect();
-  std::erase_if(families, IsHealthFamily);
-  return prometheus::TextSerializer().Serialize(families);
-}
-
-std::string SerializeAll(const PrometheusSink& sink) {
-  return prometheus::TextSerializer().Serialize(sink.Collect());
+  std::istringstream in(SerializeAll(sink));
+  std::string out;
+  for (std::string line; std::getline(in, line);) {
+    std::string_view name = line;
+    if (name.starts_with("# HELP ") || name.starts_with("# TYPE ")) name.remove_prefix(7);
+    if (!name.starts_with("expvar_collector_target_")) out.append(line).push_back('\n');
+  }
+  return out;
 }
 
 Lines SplitLines(const std::string& text) {
@@ -482,6 +485,51 @@ TEST(PrometheusSinkTest, DuplicateLabelSetKeepsTheFirstSeries) {
   EXPECT_EQ(sink.Conflicts(), 1u);
 }
 
+TEST(PrometheusSinkTest, ATargetRepeatingAnotherTargetsLabelSetIsSkippedAndCounted) {
+  PrometheusSink sink;
+  // Two instances of the same URL and tags: their series cannot be told apart.
+  sink.Publish(Snapshot("a", kUrlA, {Custom("app.q", MetricType::kGauge, 1, BaseTags(kUrlA))}));
+  sink.Publish(Snapshot("b", kUrlA,
+                        {Custom("app.q", MetricType::kGauge, 2, BaseTags(kUrlA)),
+                         Custom("app.q", MetricType::kGauge, 3, {"env:other", "expvar_url:x"})}));
+  EXPECT_EQ(
+      Family(Serialize(sink), "app_q"),
+      (Lines{"# HELP app_q expvar value reported to Datadog as \"app.q\"", "# TYPE app_q gauge",
+             "app_q" + kLabelsA + " 1", R"(app_q{env="other",expvar_url="x"} 3)"}));
+  // app_q, and b's two health series (up, duration) under a's labels.
+  EXPECT_EQ(sink.Conflicts(), 3u);
+  Serialize(sink);  // counted again at every exposition, as the clash is still there
+  EXPECT_EQ(sink.Conflicts(), 6u);
+}
+
+TEST(PrometheusSinkTest, OnlyTheSeriesOfAnotherTypeAreSkippedNotTheTargetsOthers) {
+  PrometheusSink sink;
+  sink.Publish(
+      Snapshot("a", kUrlA, {Custom("app.jobs_total", MetricType::kGauge, 1, BaseTags(kUrlA))}));
+  // b's first app_jobs_total is a counter, its second (other tags) untyped like a's.
+  sink.Publish(Snapshot("b", kUrlB,
+                        {Custom("app.jobs", MetricType::kRate, 2, BaseTags(kUrlB)),
+                         Custom("app.jobs_total", MetricType::kGauge, 3, {"expvar_url:y"})}));
+  EXPECT_EQ(Family(Serialize(sink), "app_jobs_total"),
+            (Lines{"# HELP app_jobs_total expvar value reported to Datadog as \"app.jobs_total\"",
+                   "# TYPE app_jobs_total untyped", "app_jobs_total" + kLabelsA + " 1",
+                   R"(app_jobs_total{expvar_url="y"} 3)"}));
+  EXPECT_EQ(sink.Conflicts(), 1u);
+}
+
+TEST(PrometheusSinkTest, LabelsInAnotherOrderAreTheSameSetAndSwappedValuesAreNot) {
+  PrometheusSink sink;
+  sink.Publish(Snapshot("a", kUrlA,
+                        {Custom("app.x", MetricType::kGauge, 1, {"k1:v1", "k2:v2"}),
+                         Custom("app.x", MetricType::kGauge, 2, {"k2:v2", "k1:v1"}),
+                         Custom("app.x", MetricType::kGauge, 3, {"k1:v2", "k2:v1"})}));
+  EXPECT_EQ(
+      Family(Serialize(sink), "app_x"),
+      (Lines{"# HELP app_x expvar value reported to Datadog as \"app.x\"", "# TYPE app_x gauge",
+             R"(app_x{k1="v1",k2="v2"} 1)", R"(app_x{k1="v2",k2="v1"} 3)"}));
+  EXPECT_EQ(sink.Conflicts(), 1u);
+}
+
 TEST(PrometheusSinkTest, FamilyNamedLikeHistogramSeriesIsDropped) {
   PrometheusSink sink;
   auto readings = Defaults(kUrlA);
@@ -505,7 +553,7 @@ TEST(PrometheusSinkTest, NullSnapshotIsIgnored) {
   PrometheusSink sink;
   sink.Publish(nullptr);
   EXPECT_EQ(sink.TargetCount(), 0u);
-  EXPECT_TRUE(sink.Collect().empty());
+  EXPECT_EQ(SerializeAll(sink), "");
 }
 
 // --- promtool lint of a realistic exposition -------------------------------------------------

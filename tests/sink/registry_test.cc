@@ -5,6 +5,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <map>
+#include <sstream>
 
 #include "sink/dogstatsd.h"
 #include "support/datagram_receiver.h"
@@ -35,18 +36,14 @@ pipeline::SnapshotPtr OneGauge(pipeline::Entity entity) {
   return snapshot;
 }
 
-// Every counter of the families a sink exposes on /metrics, as "name{label=value} value".
+// The sample lines a sink writes on /metrics.
 std::vector<std::string> Exposed(const BuiltSink& built) {
+  common::ExpositionWriter writer;
+  for (const auto& source : built.exposition) source->AppendExposition(writer);
   std::vector<std::string> lines;
-  for (const auto& collectable : built.exposition) {
-    for (const auto& family : collectable->Collect()) {
-      for (const auto& metric : family.metric) {
-        std::string labels;
-        for (const auto& label : metric.label) labels += label.name + "=" + label.value;
-        lines.push_back(family.name + "{" + labels + "} " +
-                        std::to_string(static_cast<long>(metric.counter.value)));
-      }
-    }
+  std::istringstream text(writer.Finish());
+  for (std::string line; std::getline(text, line);) {
+    if (!line.starts_with("#")) lines.push_back(line);
   }
   return lines;
 }
@@ -129,9 +126,10 @@ TEST(SinkRegistry, DogStatsDLinesCarryTheEntityTagThenTheGlobalTags) {
   EXPECT_EQ(lines, (std::vector<std::string>{
                        "g:1|g|#k:v,dd.internal.entity_id:uid-1,env:prod,region:eu,tier:web,team:a",
                        "g:1|g|#k:v,env:prod,region:eu,tier:web,team:a"}));
-  EXPECT_EQ(Exposed(built), (std::vector<std::string>{
-                                "expvar_collector_dogstatsd_datagrams_total{result=sent} 1",
-                                "expvar_collector_dogstatsd_datagrams_total{result=dropped} 0"}));
+  EXPECT_EQ(Exposed(built),
+            (std::vector<std::string>{
+                R"(expvar_collector_dogstatsd_datagrams_total{result="sent"} 1)",
+                R"(expvar_collector_dogstatsd_datagrams_total{result="dropped"} 0)"}));
 }
 
 TEST(EntityTags, OnlyPodsHaveAnEntityId) {

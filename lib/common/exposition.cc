@@ -1,20 +1,23 @@
-#include "admin/exposition.h"
+#include "common/exposition.h"
 
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <string_view>
 
-namespace expvar::admin {
-namespace {
+namespace expvar::common {
 
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
+namespace {
+
 // TextSerializer sets the stream's precision to max_digits10 - 1 in the default float format,
 // which is printf's %g with that precision.
 constexpr int kValuePrecision = 16;
+
+}  // namespace
 
 void AppendSampleValue(double value, std::string& out) {
   if (std::isnan(value)) {
@@ -47,6 +50,34 @@ void AppendEscapedLabelValue(std::string_view value, std::string& out) {
     out.push_back(c);
   }
 }
+
+std::string_view ExpositionTypeName(MetricType type) {
+  switch (type) {
+    case MetricType::Counter:
+      return "counter";
+    case MetricType::Gauge:
+      return "gauge";
+    case MetricType::Summary:
+      return "summary";
+    case MetricType::Histogram:
+      return "histogram";
+    case MetricType::Untyped:
+      break;
+  }
+  return "untyped";
+}
+
+void AppendFamilyHeader(std::string_view name, std::string_view help, MetricType type,
+                        std::string& out) {
+  if (!help.empty()) {
+    out.append("# HELP ").append(name).push_back(' ');
+    out.append(help).push_back('\n');
+  }
+  out.append("# TYPE ").append(name).push_back(' ');
+  out.append(ExpositionTypeName(type)).push_back('\n');
+}
+
+namespace {
 
 // The label a histogram bucket (`le`) or summary quantile (`quantile`) adds after the series'
 // own; none when `name` is empty.
@@ -136,29 +167,8 @@ void AppendSummary(const MetricFamily& family, const ClientMetric& metric, std::
   }
 }
 
-std::string_view TypeName(MetricType type) {
-  switch (type) {
-    case MetricType::Counter:
-      return "counter";
-    case MetricType::Gauge:
-      return "gauge";
-    case MetricType::Summary:
-      return "summary";
-    case MetricType::Histogram:
-      return "histogram";
-    case MetricType::Untyped:
-      break;
-  }
-  return "untyped";
-}
-
 void AppendFamily(const MetricFamily& family, std::string& out) {
-  if (!family.help.empty()) {
-    out.append("# HELP ").append(family.name).push_back(' ');
-    out.append(family.help).push_back('\n');
-  }
-  out.append("# TYPE ").append(family.name).push_back(' ');
-  out.append(TypeName(family.type)).push_back('\n');
+  AppendFamilyHeader(family.name, family.help, family.type, out);
   for (const auto& metric : family.metric) {
     switch (family.type) {
       case MetricType::Counter:
@@ -186,4 +196,35 @@ void AppendText(const std::vector<MetricFamily>& families, std::string& out) {
   for (const auto& family : families) AppendFamily(family, out);
 }
 
-}  // namespace expvar::admin
+ExpositionWriter::ExpositionWriter(Drain drain, std::size_t reserve) : drain_(std::move(drain)) {
+  text_.reserve(drain_ ? kChunkBytes + kChunkBytes / 4 : reserve);
+}
+
+bool ExpositionWriter::Claim(std::string_view family_name) {
+  return claimed_.emplace(family_name).second;
+}
+
+void ExpositionWriter::DrainText() {
+  drained_bytes_ += text_.size();
+  drain_(text_);
+  text_.clear();
+}
+
+std::string ExpositionWriter::Finish() {
+  if (!drain_) return std::move(text_);
+  if (!text_.empty()) DrainText();
+  return {};
+}
+
+CollectableSource::CollectableSource(std::shared_ptr<prometheus::Collectable> collectable)
+    : collectable_(std::move(collectable)) {}
+
+void CollectableSource::AppendExposition(ExpositionWriter& out) const {
+  for (const auto& family : collectable_->Collect()) {
+    if (!out.Claim(family.name)) continue;
+    AppendFamily(family, out.text());
+    out.Checkpoint();
+  }
+}
+
+}  // namespace expvar::common
