@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -180,6 +181,24 @@ TEST(ClientTest, KeepAliveReusesTheConnection) {
   for (const auto& r : results) EXPECT_TRUE(r.ok) << r.error;
   EXPECT_EQ(server.connections(), 1);
   EXPECT_EQ(server.requests(), 3);
+}
+
+// The read room follows the last response's size: bodies that shrink and grow (past the room
+// and past Beast's 64 KiB read size) on one connection must all arrive whole.
+TEST(ClientTest, BodiesOfChangingSizesOnOneConnectionArriveWhole) {
+  const std::vector<std::size_t> sizes = {10, 200 * 1024, 30, 9000, 70 * 1024, 1};
+  std::vector<std::string> bodies;
+  for (std::size_t i = 0; i < sizes.size(); ++i) bodies.emplace_back(sizes[i], char('a' + i));
+  std::atomic<std::size_t> next{0};
+  TestServer server([&](const TestRequest&) { return Ok(bodies[next++ % bodies.size()]); });
+  const auto results =
+      FetchSeveral(server.Url("/debug/vars"), ShortTimeout(), static_cast<int>(sizes.size()));
+  ASSERT_EQ(results.size(), sizes.size());
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    EXPECT_TRUE(results[i].ok) << i << ": " << results[i].error;
+    EXPECT_EQ(results[i].body, bodies[i]) << i;
+  }
+  EXPECT_EQ(server.connections(), 1);
 }
 
 TEST(ClientTest, ConnectionCloseMakesTheNextGetReconnect) {
