@@ -111,32 +111,25 @@ void AppendSeries(const SeriesSpec& spec, const std::string& labels, const Pause
   out.push_back('\n');
 }
 
-// The series of one family and type, in the order they were added.
-struct Group {
-  const SeriesSpec* first;
-  std::vector<const SeriesSpec*> members;
-};
-
-// Groups by family name and type, then orders the groups by name (stable: one name's groups stay
-// in the order they appeared, so its first type is the one its first series had).
-std::vector<Group> GroupByFamily(const std::vector<SeriesSpec>& specs) {
-  std::vector<Group> groups;
-  std::unordered_map<std::string_view, std::vector<std::size_t>> by_name;
-  for (const auto& spec : specs) {
-    auto& indexes = by_name[spec.name];
-    auto same_type = std::find_if(indexes.begin(), indexes.end(), [&](std::size_t i) {
-      return groups[i].first->type == spec.type;
-    });
-    if (same_type != indexes.end()) {
-      groups[*same_type].members.push_back(&spec);
-      continue;
+// Groups by family name and type, ordered by name; one name's groups stay in the order their
+// types first appeared (the first is the type the family gets). Sorting an index keeps this to
+// two allocations however many series there are.
+std::vector<const SeriesSpec*> OrderByFamily(const std::vector<SeriesSpec>& specs) {
+  std::vector<const SeriesSpec*> order(specs.size());
+  for (std::size_t i = 0; i < specs.size(); ++i) order[i] = &specs[i];
+  std::stable_sort(order.begin(), order.end(),
+                   [](const SeriesSpec* a, const SeriesSpec* b) { return a->name < b->name; });
+  // Within one name (rarely more than one type): types in order of first appearance.
+  for (auto run = order.begin(); run != order.end();) {
+    auto end = std::find_if(run, order.end(),
+                            [&](const SeriesSpec* s) { return s->name != (*run)->name; });
+    for (auto typed = run; typed != end;) {
+      typed = std::stable_partition(
+          typed, end, [type = (*typed)->type](const SeriesSpec* s) { return s->type == type; });
     }
-    indexes.push_back(groups.size());
-    groups.push_back({&spec, {&spec}});
+    run = end;
   }
-  std::stable_sort(groups.begin(), groups.end(),
-                   [](const Group& a, const Group& b) { return a.first->name < b.first->name; });
-  return groups;
+  return order;
 }
 
 // The head `previous` used for this family, when it is still the same.
@@ -144,7 +137,7 @@ std::shared_ptr<const FamilyHead> PreviousHead(const RenderedTarget* previous,
                                                const SeriesSpec& spec) {
   if (!previous) return nullptr;
   auto it = std::lower_bound(previous->parts.begin(), previous->parts.end(), spec.name,
-                             [](const RenderedTarget::Part& part, const std::string& name) {
+                             [](const RenderedTarget::Part& part, std::string_view name) {
                                return part.head->name < name;
                              });
   for (; it != previous->parts.end() && it->head->name == spec.name; ++it) {
@@ -167,7 +160,7 @@ std::shared_ptr<const FamilyHead> FamilyHeads::Get(const SeriesSpec& spec) {
   auto& slot = heads_[key];
   if (auto head = slot.lock()) return head;
   auto head = std::make_shared<const FamilyHead>(
-      FamilyHead{spec.name, spec.type, EscapeHelp(spec.help), spec.help});
+      FamilyHead{std::string(spec.name), spec.type, EscapeHelp(spec.help), std::string(spec.help)});
   slot = head;
   if (heads_.size() >= sweep_at_) {
     std::erase_if(heads_, [](const auto& entry) { return entry.second.expired(); });
@@ -180,30 +173,36 @@ std::shared_ptr<const RenderedTarget> RenderTarget(const pipeline::ScrapeSnapsho
                                                    const PauseCounts& pauses,
                                                    const TagKeyFilter& keep, FamilyHeads& heads,
                                                    const RenderedTarget* previous) {
-  std::vector<SeriesSpec> specs = SnapshotSeries(snapshot, pauses);
+  SeriesList list = SnapshotSeries(snapshot, pauses);
   auto rendered = std::make_shared<RenderedTarget>();
   // About what the last rendering needed: one allocation instead of a dozen doublings.
   if (previous) rendered->text.reserve(previous->text.size());
-  rendered->series.reserve(specs.size());
+  rendered->series.reserve(list.specs.size());
   LabelTextCache labels(keep);
-  std::hash<std::string> hash;
-  for (const Group& group : GroupByFamily(specs)) {
+  std::hash<std::string_view> hash;
+  std::vector<const SeriesSpec*> order = OrderByFamily(list.specs);
+  for (auto first = order.begin(); first != order.end();) {
+    const SeriesSpec& head_spec = **first;
+    auto end = std::find_if(first, order.end(), [&](const SeriesSpec* s) {
+      return s->name != head_spec.name || s->type != head_spec.type;
+    });
     RenderedTarget::Part part;
-    part.head = PreviousHead(previous, *group.first);
-    if (!part.head) part.head = heads.Get(*group.first);
+    part.head = PreviousHead(previous, head_spec);
+    if (!part.head) part.head = heads.Get(head_spec);
     part.begin = Offset(rendered->text.size());
     part.first_series = Offset(rendered->series.size());
-    std::uint64_t name_hash = Mix(hash(group.first->name));
-    for (const SeriesSpec* spec : group.members) {
-      const LabelText& label_text = labels.For(*spec->tags);
+    std::uint64_t name_hash = Mix(hash(head_spec.name));
+    for (auto it = first; it != end; ++it) {
+      const LabelText& label_text = labels.For(*(*it)->tags);
       std::uint32_t begin = Offset(rendered->text.size());
-      AppendSeries(*spec, label_text.inner, pauses, rendered->text);
+      AppendSeries(**it, label_text.inner, pauses, rendered->text);
       rendered->series.push_back(
           {begin, Offset(rendered->text.size()), name_hash + label_text.hash});
     }
     part.end = Offset(rendered->text.size());
     part.series_end = Offset(rendered->series.size());
     rendered->parts.push_back(std::move(part));
+    first = end;
   }
   rendered->text.shrink_to_fit();
   return rendered;

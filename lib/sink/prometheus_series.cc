@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -28,30 +29,37 @@ struct MemstatsField {
   std::string_view field;
   std::string_view suffix;
   MetricType type;
-  double divisor;  // raw value / divisor = exposed value
-  std::string_view help;
+  double divisor;         // raw value / divisor = exposed value
+  std::string_view help;  // ends with the expvar field it comes from
 };
 
 constexpr std::array<MemstatsField, 13> kMemstatsFields = {{
-    {"Alloc", "alloc_bytes", MetricType::Gauge, 1, "Bytes of allocated heap objects"},
+    {"Alloc", "alloc_bytes", MetricType::Gauge, 1,
+     "Bytes of allocated heap objects (expvar memstats.Alloc)"},
     {"TotalAlloc", "alloc_bytes_total", MetricType::Counter, 1,
-     "Cumulative bytes allocated for heap objects"},
-    {"HeapAlloc", "heap_alloc_bytes", MetricType::Gauge, 1, "Bytes of allocated heap objects"},
+     "Cumulative bytes allocated for heap objects (expvar memstats.TotalAlloc)"},
+    {"HeapAlloc", "heap_alloc_bytes", MetricType::Gauge, 1,
+     "Bytes of allocated heap objects (expvar memstats.HeapAlloc)"},
     {"HeapSys", "heap_sys_bytes", MetricType::Gauge, 1,
-     "Bytes of heap memory obtained from the OS"},
-    {"HeapIdle", "heap_idle_bytes", MetricType::Gauge, 1, "Bytes in idle (unused) heap spans"},
-    {"HeapInuse", "heap_inuse_bytes", MetricType::Gauge, 1, "Bytes in in-use heap spans"},
+     "Bytes of heap memory obtained from the OS (expvar memstats.HeapSys)"},
+    {"HeapIdle", "heap_idle_bytes", MetricType::Gauge, 1,
+     "Bytes in idle (unused) heap spans (expvar memstats.HeapIdle)"},
+    {"HeapInuse", "heap_inuse_bytes", MetricType::Gauge, 1,
+     "Bytes in in-use heap spans (expvar memstats.HeapInuse)"},
     {"HeapReleased", "heap_released_bytes", MetricType::Gauge, 1,
-     "Bytes of physical memory returned to the OS"},
-    {"HeapObjects", "heap_objects", MetricType::Gauge, 1, "Number of allocated heap objects"},
+     "Bytes of physical memory returned to the OS (expvar memstats.HeapReleased)"},
+    {"HeapObjects", "heap_objects", MetricType::Gauge, 1,
+     "Number of allocated heap objects (expvar memstats.HeapObjects)"},
     {"Lookups", "lookups_total", MetricType::Counter, 1,
-     "Number of pointer lookups performed by the runtime"},
+     "Number of pointer lookups performed by the runtime (expvar memstats.Lookups)"},
     {"Mallocs", "mallocs_total", MetricType::Counter, 1,
-     "Cumulative count of heap objects allocated"},
-    {"Frees", "frees_total", MetricType::Counter, 1, "Cumulative count of heap objects freed"},
+     "Cumulative count of heap objects allocated (expvar memstats.Mallocs)"},
+    {"Frees", "frees_total", MetricType::Counter, 1,
+     "Cumulative count of heap objects freed (expvar memstats.Frees)"},
     {"PauseTotalNs", "gc_pause_seconds_total", MetricType::Counter, 1e9,
-     "Cumulative seconds spent in GC stop-the-world pauses"},
-    {"NumGC", "num_gc_total", MetricType::Counter, 1, "Number of completed GC cycles"},
+     "Cumulative seconds spent in GC stop-the-world pauses (expvar memstats.PauseTotalNs)"},
+    {"NumGC", "num_gc_total", MetricType::Counter, 1,
+     "Number of completed GC cycles (expvar memstats.NumGC)"},
 }};
 
 constexpr std::string_view kPauseHistogramSuffix = "gc_pause_seconds";
@@ -63,6 +71,28 @@ std::string PrefixedName(const std::string& prefix, std::string_view name) {
   return prefix.empty() ? std::string(name) : prefix + "_" + std::string(name);
 }
 
+// The default families' names under one prefix, built once per thread and prefix instead of
+// once per series and scrape: most targets share the "go_expvar" prefix.
+class DefaultNames {
+ public:
+  // Valid until the next call on this thread with another prefix.
+  static const DefaultNames& For(const std::string& prefix) {
+    thread_local DefaultNames names;
+    if (!names.built_ || names.prefix_ != prefix) names.Build(prefix);
+    return names;
+  }
+  std::string_view Memstats(std::size_t field) const { return memstats_[field]; }
+  std::string_view PauseHistogram() const { return pause_histogram_; }
+
+ private:
+  void Build(const std::string& prefix);
+
+  bool built_ = false;
+  std::string prefix_;
+  std::array<std::string, 13> memstats_;
+  std::string pause_histogram_;
+};
+
 const MemstatsField* FindMemstatsField(std::string_view path) {
   constexpr std::string_view kPrefix = "memstats.";
   if (path.substr(0, kPrefix.size()) != kPrefix) return nullptr;
@@ -73,11 +103,20 @@ const MemstatsField* FindMemstatsField(std::string_view path) {
   return nullptr;
 }
 
-SeriesSpec DefaultSeries(const std::string& prefix, const MemstatsField& field,
+void DefaultNames::Build(const std::string& prefix) {
+  built_ = true;
+  prefix_ = prefix;
+  for (std::size_t i = 0; i < kMemstatsFields.size(); ++i) {
+    memstats_[i] = PrefixedName(prefix, "memstats_" + std::string(kMemstatsFields[i].suffix));
+  }
+  pause_histogram_ = PrefixedName(prefix, "memstats_" + std::string(kPauseHistogramSuffix));
+}
+
+SeriesSpec DefaultSeries(const DefaultNames& names, const MemstatsField& field,
                          const pipeline::Reading& reading) {
-  return {PrefixedName(prefix, "memstats_" + std::string(field.suffix)), field.type,
-          std::string(field.help) + " (expvar memstats." + std::string(field.field) + ")",
-          reading.raw / field.divisor, &reading.tags};
+  auto index = static_cast<std::size_t>(&field - kMemstatsFields.data());
+  return {names.Memstats(index), field.type, field.help, reading.raw / field.divisor,
+          &reading.tags};
 }
 
 // Suffixes promtool reserves for counters and histograms; a gauge carrying one is linted.
@@ -86,7 +125,7 @@ bool HasReservedSuffix(std::string_view name) {
          EndsWith(name, "_bucket");
 }
 
-std::optional<SeriesSpec> CustomSeries(const pipeline::Reading& reading) {
+std::optional<SeriesSpec> CustomSeries(const pipeline::Reading& reading, SeriesList& list) {
   std::string name = SanitizeMetricName(reading.name);
   if (name.empty()) return std::nullopt;
   std::string quoted = "\"" + reading.name + "\"";
@@ -94,24 +133,26 @@ std::optional<SeriesSpec> CustomSeries(const pipeline::Reading& reading) {
                     reading.type == pipeline::MetricType::kMonotonicCounter;
   if (cumulative) {
     if (!EndsWith(name, "_total")) name += "_total";
-    return SeriesSpec{std::move(name), MetricType::Counter,
-                      "expvar value reported to Datadog as " + quoted + " (raw cumulative value)",
-                      reading.raw, &reading.tags};
+    return SeriesSpec{
+        list.Keep(std::move(name)), MetricType::Counter,
+        list.Keep("expvar value reported to Datadog as " + quoted + " (raw cumulative value)"),
+        reading.raw, &reading.tags};
   }
   // Keeping the Datadog name matters more than the type word: untyped is not linted for it.
   MetricType type = HasReservedSuffix(name) ? MetricType::Untyped : MetricType::Gauge;
-  return SeriesSpec{std::move(name), type, "expvar value reported to Datadog as " + quoted,
-                    reading.raw, &reading.tags};
+  return SeriesSpec{list.Keep(std::move(name)), type,
+                    list.Keep("expvar value reported to Datadog as " + quoted), reading.raw,
+                    &reading.tags};
 }
 
 // The built-in total_alloc.count duplicates memstats_alloc_bytes_total and is not exposed.
-std::optional<SeriesSpec> ReadingSeries(const std::string& prefix,
-                                        const pipeline::Reading& reading) {
-  if (!reading.is_default) return CustomSeries(reading);
+std::optional<SeriesSpec> ReadingSeries(const DefaultNames& names, const pipeline::Reading& reading,
+                                        SeriesList& list) {
+  if (!reading.is_default) return CustomSeries(reading, list);
   if (reading.type == pipeline::MetricType::kMonotonicCounter) return std::nullopt;
   const MemstatsField* field = FindMemstatsField(reading.path);
-  if (!field) return CustomSeries(reading);
-  return DefaultSeries(prefix, *field, reading);
+  if (!field) return CustomSeries(reading, list);
+  return DefaultSeries(names, *field, reading);
 }
 
 bool ShowsPauseHistogram(const pipeline::ScrapeSnapshot& snapshot, const PauseCounts& pauses) {
@@ -131,15 +172,15 @@ constexpr std::string_view kTargetLastSuccessName =
 void AddHealthSeries(const pipeline::ScrapeSnapshot& snapshot, std::vector<SeriesSpec>& out) {
   const pipeline::ScrapeHealth& health = snapshot.health;
   const auto* tags = &snapshot.pause_tags;
-  out.push_back({std::string(kTargetUpName), MetricType::Gauge,
+  out.push_back({kTargetUpName, MetricType::Gauge,
                  "1 when the target's last scrape succeeded, 0 when it failed (its value series "
                  "are then left out)",
                  health.up ? 1.0 : 0.0, tags});
-  out.push_back({std::string(kTargetDurationName), MetricType::Gauge,
+  out.push_back({kTargetDurationName, MetricType::Gauge,
                  "Seconds the target's last scrape took, fetch and check", health.duration_seconds,
                  tags});
   if (health.last_success) {
-    out.push_back({std::string(kTargetLastSuccessName), MetricType::Gauge,
+    out.push_back({kTargetLastSuccessName, MetricType::Gauge,
                    "Unix time of the target's last successful scrape",
                    std::chrono::duration<double>(health.last_success->time_since_epoch()).count(),
                    tags});
@@ -223,21 +264,25 @@ std::string PauseIdentity(const pipeline::ScrapeSnapshot& snapshot) {
   return identity;
 }
 
-std::vector<SeriesSpec> SnapshotSeries(const pipeline::ScrapeSnapshot& snapshot,
-                                       const PauseCounts& pauses) {
-  std::vector<SeriesSpec> out;
+std::string_view SeriesList::Keep(std::string text) {
+  owned_.push_back(std::make_unique<std::string>(std::move(text)));
+  return *owned_.back();
+}
+
+SeriesList SnapshotSeries(const pipeline::ScrapeSnapshot& snapshot, const PauseCounts& pauses) {
+  SeriesList list;
+  auto& out = list.specs;
   out.reserve(snapshot.readings.size() + 4);
-  std::string prefix = NamespacePrefix(snapshot.metric_namespace);
+  const DefaultNames& names = DefaultNames::For(NamespacePrefix(snapshot.metric_namespace));
   for (const auto& reading : snapshot.readings) {
-    if (auto spec = ReadingSeries(prefix, reading)) out.push_back(std::move(*spec));
+    if (auto spec = ReadingSeries(names, reading, list)) out.push_back(*spec);
   }
   if (ShowsPauseHistogram(snapshot, pauses)) {
-    out.push_back({PrefixedName(prefix, "memstats_" + std::string(kPauseHistogramSuffix)),
-                   MetricType::Histogram, std::string(kPauseHistogramHelp), 0,
+    out.push_back({names.PauseHistogram(), MetricType::Histogram, kPauseHistogramHelp, 0,
                    &snapshot.pause_tags});
   }
   AddHealthSeries(snapshot, out);
-  return out;
+  return list;
 }
 
 }  // namespace expvar::sink

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,17 +65,27 @@ std::string PauseIdentity(const pipeline::ScrapeSnapshot& snapshot);
 // One series before it is placed in its family. A histogram's value is unused: its counts are
 // the target's PauseCounts.
 struct SeriesSpec {
-  std::string name;
+  std::string_view name;  // into static text, a per-thread cache or the SeriesList
   prometheus::MetricType type;
-  std::string help;  // as written, unescaped
+  std::string_view help;  // as written, unescaped
   double value = 0;
   const std::vector<std::string>* tags = nullptr;  // into the snapshot
+};
+
+// A snapshot's series, and the names and help of its custom series they point into. Valid
+// while the snapshot lives, on the thread that made it.
+class SeriesList {
+ public:
+  std::vector<SeriesSpec> specs;
+  std::string_view Keep(std::string text);
+
+ private:
+  std::vector<std::unique_ptr<std::string>> owned_;  // stable addresses for the views
 };
 
 // The series of `snapshot` in the order they join their families: the readings Prometheus
 // shows, then the pause histogram (shown once the target is known to expose memstats, and
 // while it is up), then the health series every target has.
-std::vector<SeriesSpec> SnapshotSeries(const pipeline::ScrapeSnapshot& snapshot,
-                                       const PauseCounts& pauses);
+SeriesList SnapshotSeries(const pipeline::ScrapeSnapshot& snapshot, const PauseCounts& pauses);
 
 }  // namespace expvar::sink
