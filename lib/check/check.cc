@@ -4,6 +4,7 @@
 #include <array>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
+#include <map>
 #include <stdexcept>
 #include <unordered_set>
 
@@ -57,10 +58,28 @@ std::string NameIfLiteral(const CompiledPath& path, const std::optional<std::str
   return NormalizeMetricName(dotted, metric_namespace);
 }
 
-PlannedMetric DefaultMetric(const std::string& field, MetricType type, const Plan& plan) {
-  CompiledPath path("memstats/" + field);
-  std::string name = NameIfLiteral(path, std::nullopt, plan.metric_namespace);
-  return PlannedMetric{std::move(path), type, std::nullopt, std::move(name), plan.base_tags, true};
+// Compiled once per process: every plan's defaults point here.
+std::shared_ptr<const CompiledPath> DefaultPath(const std::string& field) {
+  static const auto* paths = [] {
+    auto* compiled = new std::map<std::string, std::shared_ptr<const CompiledPath>, std::less<>>;
+    for (const char* name : kDefaultGauges) {
+      compiled->emplace(name,
+                        std::make_shared<const CompiledPath>("memstats/" + std::string(name)));
+    }
+    for (const char* name : kDefaultRates) {
+      compiled->emplace(name,
+                        std::make_shared<const CompiledPath>("memstats/" + std::string(name)));
+    }
+    return compiled;
+  }();
+  return paths->at(field);
+}
+
+PlannedMetric DefaultMetric(const std::string& field, MetricType type, const Plan& plan,
+                            const std::shared_ptr<const std::vector<std::string>>& tags) {
+  auto path = DefaultPath(field);
+  std::string name = NameIfLiteral(*path, std::nullopt, plan.metric_namespace);
+  return PlannedMetric{std::move(path), type, std::nullopt, std::move(name), tags, true};
 }
 
 std::string JoinKeys(const std::vector<std::string_view>& keys) {
@@ -113,7 +132,7 @@ class RunCollector {
 
   void Collect(const PlannedMetric& metric, const boost::json::value& root) {
     bool matched = false;
-    metric.path.ForEachMatch(
+    metric.path->ForEachMatch(
         root,
         [&](const std::vector<std::string_view>& keys, const boost::json::value& value) {
           matched = true;
@@ -121,7 +140,7 @@ class RunCollector {
         },
         &state_.regex_matches);
     if (!matched && !metric.is_default) {
-      result_.notes.push_back("no value matches path \"" + metric.path.Text() + "\"");
+      result_.notes.push_back("no value matches path \"" + metric.path->Text() + "\"");
     }
   }
 
@@ -131,13 +150,13 @@ class RunCollector {
     auto number = ReportableNumber(value);
     if (!number) {
       result_.notes.push_back("unreportable value at \"" + JoinKeys(keys) + "\" (path \"" +
-                              metric.path.Text() + "\")");
+                              metric.path->Text() + "\")");
       return;
     }
     Reading reading;
     reading.path = JoinKeys(keys);
     reading.name = Name(metric, reading.path);
-    reading.tags = metric.tags;
+    reading.tags = *metric.tags;
     if (metric.alias) AppendUnique(reading.tags, "path:" + reading.path);
     std::string identity = SeriesIdentity(reading.name, reading.tags);
     if (!seen_.insert(identity).second) return;  // the first match of a series wins
@@ -192,7 +211,7 @@ const CompiledPath& PauseRingPath() {
 std::vector<const CompiledPath*> PathsOf(const Plan& plan) {
   std::vector<const CompiledPath*> paths;
   paths.reserve(plan.metrics.size() + 1);
-  for (const auto& metric : plan.metrics) paths.push_back(&metric.path);
+  for (const auto& metric : plan.metrics) paths.push_back(metric.path.get());
   paths.push_back(&PauseRingPath());
   return paths;
 }
@@ -238,14 +257,16 @@ Plan Compile(const pipeline::Instance& instance) {
   plan.base_tags = MergeTags(instance.tags, {"expvar_url:" + plan.url});
   plan.pause_metric_name = NormalizeMetricName("memstats.PauseNs", plan.metric_namespace);
 
+  plan.metrics.reserve(kDefaultGauges.size() + kDefaultRates.size() + 1 + instance.metrics.size());
+  auto base_tags = std::make_shared<const std::vector<std::string>>(plan.base_tags);
   for (const char* field : kDefaultGauges) {
-    plan.metrics.push_back(DefaultMetric(field, MetricType::kGauge, plan));
+    plan.metrics.push_back(DefaultMetric(field, MetricType::kGauge, plan, base_tags));
   }
   for (const char* field : kDefaultRates) {
-    plan.metrics.push_back(DefaultMetric(field, MetricType::kRate, plan));
+    plan.metrics.push_back(DefaultMetric(field, MetricType::kRate, plan, base_tags));
   }
   PlannedMetric total_alloc_count =
-      DefaultMetric("TotalAlloc", MetricType::kMonotonicCounter, plan);
+      DefaultMetric("TotalAlloc", MetricType::kMonotonicCounter, plan, base_tags);
   // Datadog hard-codes "go_expvar." here; we follow the namespace like every other default.
   total_alloc_count.fixed_name =
       NormalizeMetricName("memstats.TotalAlloc", plan.metric_namespace) + ".count";
@@ -255,10 +276,12 @@ Plan Compile(const pipeline::Instance& instance) {
   for (std::size_t i = 0; i < instance.metrics.size(); ++i) {
     const auto& spec = instance.metrics[i];
     try {
-      CompiledPath path(spec.path);
-      std::string name = NameIfLiteral(path, spec.alias, plan.metric_namespace);
+      auto path = std::make_shared<const CompiledPath>(spec.path);
+      std::string name = NameIfLiteral(*path, spec.alias, plan.metric_namespace);
+      auto tags =
+          std::make_shared<const std::vector<std::string>>(MergeTags(spec.tags, plan.base_tags));
       plan.metrics.push_back(PlannedMetric{std::move(path), spec.type, spec.alias, std::move(name),
-                                           MergeTags(spec.tags, plan.base_tags), false});
+                                           std::move(tags), false});
     } catch (const std::invalid_argument& e) {
       plan.warnings.push_back("metrics[" + std::to_string(i) + "].path: " + e.what() +
                               "; item skipped");

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,13 +27,16 @@ using pipeline::ReportKindOf;
 std::string FinalUrl(std::string_view expvar_url);
 
 // One metric item ready to run: compiled path, resolved tags, fixed name where possible.
+// The defaults' paths and tags are shared (by every plan, and by a plan's defaults), so ten
+// thousand targets do not hold ten thousand copies of the same compiled memstats paths.
 struct PlannedMetric {
-  CompiledPath path;
+  std::shared_ptr<const CompiledPath> path;
   MetricType type;
   std::optional<std::string> alias;
-  std::string fixed_name;         // known at compile time: literal paths and total_alloc.count
-  std::vector<std::string> tags;  // item tags + instance tags + expvar_url, de-duplicated
-  bool is_default = false;        // one of Datadog's memstats defaults
+  std::string fixed_name;  // known at compile time: literal paths and total_alloc.count
+  // item tags + instance tags + expvar_url, de-duplicated
+  std::shared_ptr<const std::vector<std::string>> tags;
+  bool is_default = false;  // one of Datadog's memstats defaults
 };
 
 // An instance compiled once per config: regexes built, names and tags prepared.
