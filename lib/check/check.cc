@@ -187,9 +187,10 @@ class RunCollector {
 
   std::optional<double> Report(MetricType type, const std::string& identity, double value) {
     if (!NeedsHistory(type)) return value;
-    auto it = state_.last.find(identity);
+    const std::uint64_t key = std::hash<std::string>{}(identity);
+    auto it = state_.last.find(key);
     auto report = ComputeReport(type, value, now_, it == state_.last.end() ? nullptr : &it->second);
-    state_.last.insert_or_assign(identity, State::Previous{value, now_});
+    state_.last.insert_or_assign(key, State::Previous{value, now_});
     return report;
   }
 

@@ -133,6 +133,15 @@ std::vector<const SeriesSpec*> OrderByFamily(const std::vector<SeriesSpec>& spec
 }
 
 // The head `previous` used for this family, when it is still the same.
+// How many (name, type) runs `order` has: the parts a rendering will hold.
+std::size_t PartCount(const std::vector<const SeriesSpec*>& order) {
+  std::size_t parts = 0;
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    parts += i == 0 || order[i]->name != order[i - 1]->name || order[i]->type != order[i - 1]->type;
+  }
+  return parts;
+}
+
 std::shared_ptr<const FamilyHead> PreviousHead(const RenderedTarget* previous,
                                                const SeriesSpec& spec) {
   if (!previous) return nullptr;
@@ -181,6 +190,7 @@ std::shared_ptr<const RenderedTarget> RenderTarget(const pipeline::ScrapeSnapsho
   LabelTextCache labels(keep);
   std::hash<std::string_view> hash;
   std::vector<const SeriesSpec*> order = OrderByFamily(list.specs);
+  rendered->parts.reserve(PartCount(order));
   for (auto first = order.begin(); first != order.end();) {
     const SeriesSpec& head_spec = **first;
     auto end = std::find_if(first, order.end(), [&](const SeriesSpec* s) {
