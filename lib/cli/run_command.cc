@@ -213,7 +213,7 @@ class Daemon {
         self_metrics_(version),
         sinks_(SinksFor(options, io_)),
         observer_(self_metrics_),
-        scheduler_(io_, SinkPointers(sinks_), &observer_,
+        scheduler_(WorkerContexts(), SinkPointers(sinks_), &observer_,
                    {WholeMilliseconds(options.interval_seconds), 1000ms,
                     std::make_shared<http::BodyBudget>(options.max_bodies_in_flight_bytes)}),
         server_(admin_io_, AdminOptionsFor(options), ExpositionSources(self_metrics_, sinks_),
@@ -266,8 +266,11 @@ class Daemon {
     auto admin_guard = asio::make_work_guard(admin_io_);
     std::thread admin_thread([this] { admin_io_.run(); });
     std::vector<std::thread> threads;
-    for (int i = 1; i < kIoThreads; ++i) threads.emplace_back([this] { io_.run(); });
+    for (auto& context : worker_io_) threads.emplace_back([&context] { context->run(); });
     io_.run();
+    // The main context has drained (or the shutdown deadline stopped it): so do the others.
+    worker_guards_.clear();
+    for (auto& context : worker_io_) context->stop();
     for (auto& thread : threads) thread.join();
     // What the last scrapes published while the workers drained.
     for (const auto& built : sinks_) built.sink->Flush();
@@ -376,8 +379,23 @@ class Daemon {
     deadline->async_wait([this, deadline](boost::system::error_code) { io_.stop(); });
   }
 
+  // The contexts workers are spread over: io_ (which also runs discovery, signals and the sinks'
+  // timers, on the main thread) and one more per further I/O thread, each run by its own thread.
+  std::vector<asio::io_context*> WorkerContexts() {
+    std::vector<asio::io_context*> contexts{&io_};
+    for (int i = 1; i < kIoThreads; ++i) {
+      // Concurrency hint 1: one thread runs it, so asio can skip the locking a shared one needs.
+      worker_io_.push_back(std::make_unique<asio::io_context>(1));
+      worker_guards_.push_back(asio::make_work_guard(*worker_io_.back()));
+      contexts.push_back(worker_io_.back().get());
+    }
+    return contexts;
+  }
+
   RunOptions options_;
   asio::io_context io_;
+  std::vector<std::unique_ptr<asio::io_context>> worker_io_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> worker_guards_;
   // The admin server has its own thread: rendering /metrics for thousands of targets takes
   // long enough that it must not hold up the scrape workers.
   asio::io_context admin_io_;

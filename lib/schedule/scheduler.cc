@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <stdexcept>
 
 #include "schedule/instance_digest.h"
 #include "schedule/worker.h"
@@ -69,7 +71,29 @@ milliseconds IntervalOf(const pipeline::Instance& instance, milliseconds fallbac
 
 Scheduler::Scheduler(boost::asio::io_context& io, std::vector<pipeline::Sink*> sinks,
                      ScrapeObserver* observer, SchedulerOptions options)
-    : io_(io), sinks_(std::move(sinks)), observer_(observer), options_(options) {}
+    : Scheduler(std::vector<boost::asio::io_context*>{&io}, std::move(sinks), observer,
+                std::move(options)) {}
+
+Scheduler::Scheduler(std::vector<boost::asio::io_context*> contexts,
+                     std::vector<pipeline::Sink*> sinks, ScrapeObserver* observer,
+                     SchedulerOptions options)
+    : contexts_(std::move(contexts)),
+      sinks_(std::move(sinks)),
+      observer_(observer),
+      options_(options) {
+  if (contexts_.empty()) throw std::invalid_argument("scheduler: no io_context");
+}
+
+boost::asio::io_context& Scheduler::LeastLoaded() const {
+  return **std::min_element(contexts_.begin(), contexts_.end(),
+                            [this](boost::asio::io_context* a, boost::asio::io_context* b) {
+                              auto load = [this](boost::asio::io_context* c) {
+                                auto it = load_.find(c);
+                                return it == load_.end() ? 0 : it->second;
+                              };
+                              return load(a) < load(b);
+                            });
+}
 
 Scheduler::~Scheduler() { StopAll(); }
 
@@ -87,6 +111,7 @@ void Scheduler::Apply(const std::vector<TargetSpec>& desired, std::vector<Source
       continue;
     }
     spdlog::info("target {} removed", it->second->Status().url);
+    --load_[&it->second->Context()];
     it->second->Stop();
     it = workers_.erase(it);
   }
@@ -99,9 +124,12 @@ void Scheduler::Apply(const std::vector<TargetSpec>& desired, std::vector<Source
     milliseconds interval = IntervalOf(spec->instance, options_.default_interval);
     milliseconds window = std::min(batch_window, interval);
     try {
-      auto worker = std::make_shared<Worker>(io_, digest, *spec, interval, PhaseOf(digest, window),
-                                             WorkerDeps{sinks_, observer_, options_.body_budget});
+      boost::asio::io_context& context = LeastLoaded();
+      auto worker =
+          std::make_shared<Worker>(context, digest, *spec, interval, PhaseOf(digest, window),
+                                   WorkerDeps{sinks_, observer_, options_.body_budget});
       worker->Start();
+      ++load_[&context];
       spdlog::info("target {} added from {} (every {} ms)", worker->Status().url, spec->source,
                    interval.count());
       workers_.emplace(digest, std::move(worker));
@@ -152,6 +180,7 @@ void Scheduler::StopAll() {
   std::lock_guard lock(mutex_);
   for (auto& [digest, worker] : workers_) worker->Stop();
   workers_.clear();
+  load_.clear();
   if (observer_) observer_->OnTargetCount(0);
 }
 

@@ -33,6 +33,11 @@ class Scheduler {
  public:
   Scheduler(boost::asio::io_context& io, std::vector<pipeline::Sink*> sinks,
             pipeline::ScrapeObserver* observer, SchedulerOptions options);
+  // Workers are spread over `contexts`, each run by one thread (Envoy's worker model): a
+  // target's handlers always run on the same thread, so a scrape never wakes another thread
+  // and never contends for its strand.
+  Scheduler(std::vector<boost::asio::io_context*> contexts, std::vector<pipeline::Sink*> sinks,
+            pipeline::ScrapeObserver* observer, SchedulerOptions options);
   ~Scheduler();
 
   // Replaces the desired set. Targets whose digest is unchanged keep running with their rate
@@ -57,7 +62,11 @@ class Scheduler {
   std::chrono::milliseconds FirstScrapeWindow(
       const std::map<std::string, const pipeline::TargetSpec*>& wanted) const;
 
-  boost::asio::io_context& io_;
+  // The context with the fewest workers, for a new one.
+  boost::asio::io_context& LeastLoaded() const;
+
+  std::vector<boost::asio::io_context*> contexts_;
+  std::map<boost::asio::io_context*, std::size_t> load_;  // workers per context
   std::vector<pipeline::Sink*> sinks_;
   pipeline::ScrapeObserver* observer_;
   SchedulerOptions options_;

@@ -90,6 +90,35 @@ TEST_F(SchedulerTest, ALoneNewTargetIsScrapedAtOnceWhateverTheWindow) {
   patient.StopAll();
 }
 
+// Workers are spread over the contexts: with the second context not running, only the targets
+// placed on the first are scraped; once it runs, the others are too.
+TEST_F(SchedulerTest, WorkersAreSpreadOverTheContextsEachRunByItsOwnThread) {
+  boost::asio::io_context second(1);
+  Scheduler spread{std::vector<boost::asio::io_context*>{&io_, &second},
+                   {&sink_},
+                   nullptr,
+                   SchedulerOptions{1000ms, 50ms, nullptr}};
+  std::vector<TargetSpec> specs = {Spec("s1"), Spec("s2"), Spec("s3"), Spec("s4")};
+  spread.Apply(specs);
+  std::vector<std::string> ids;
+  for (const auto& spec : specs) ids.push_back(InstanceDigest(spec.instance));
+  auto scraped = [&] {
+    int n = 0;
+    for (const auto& id : ids) n += sink_.Publishes(id) > 0;
+    return n;
+  };
+  ASSERT_TRUE(sink_.WaitFor([&] { return scraped() >= 2; }, 3s));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(scraped(), 2);  // the other two wait for their context's thread
+  auto guard = boost::asio::make_work_guard(second);
+  std::thread second_thread([&] { second.run(); });
+  EXPECT_TRUE(sink_.WaitFor([&] { return scraped() == 4; }, 3s));
+  spread.StopAll();
+  guard.reset();
+  second.stop();
+  second_thread.join();
+}
+
 TEST_F(SchedulerTest, UnchangedDigestKeepsTheWorkerAndItsRateState) {
   TargetSpec a = Spec("a");
   std::string id = InstanceDigest(a.instance);
