@@ -353,7 +353,7 @@ http {{
 # --- one run --------------------------------------------------------------------------------
 
 class Collector:
-    def __init__(self, binary, workdir, interval, dogstatsd_port):
+    def __init__(self, binary, workdir, interval, dogstatsd_port, env=None):
         self.confd = os.path.join(workdir, 'conf.d')
         os.makedirs(os.path.join(self.confd, 'go_expvar.d'))
         self.admin_port = free_ports(1)[0]
@@ -364,7 +364,8 @@ class Collector:
                         '--dogstatsd-url', 'udp://127.0.0.1:%d' % dogstatsd_port,
                         '--log-level', 'info', '--kube-mode', 'off']
         self.proc = subprocess.Popen(self.command, stdout=subprocess.DEVNULL,
-                                     stderr=open(self.stderr_path, 'w'))
+                                     stderr=open(self.stderr_path, 'w'),
+                                     env=dict(os.environ, **(env or {})))
         self.pid = self.proc.pid
         deadline = time.time() + 15
         while time.time() < deadline:
