@@ -132,7 +132,6 @@ std::vector<const SeriesSpec*> OrderByFamily(const std::vector<SeriesSpec>& spec
   return order;
 }
 
-// The head `previous` used for this family, when it is still the same.
 // How many (name, type) runs `order` has: the parts a rendering will hold.
 std::size_t PartCount(const std::vector<const SeriesSpec*>& order) {
   std::size_t parts = 0;
@@ -142,6 +141,7 @@ std::size_t PartCount(const std::vector<const SeriesSpec*>& order) {
   return parts;
 }
 
+// The head `previous` used for this family, when it is still the same.
 std::shared_ptr<const FamilyHead> PreviousHead(const RenderedTarget* previous,
                                                const SeriesSpec& spec) {
   if (!previous) return nullptr;
