@@ -101,8 +101,8 @@ std::string MatchesOf(const check::CompiledPath& path, const boost::json::value&
 void CheckPruning(const check::Plan& plan, std::string_view doc) {
   std::vector<const check::CompiledPath*> paths;
   for (const auto& metric : plan.metrics) {
-    if (metric.path.Text() != ".*" && metric.path.Text() != "[a-zA-Z]+/.*/.+") {
-      paths.push_back(&metric.path);
+    if (metric.path->Text() != ".*" && metric.path->Text() != "[a-zA-Z]+/.*/.+") {
+      paths.push_back(metric.path.get());
     }
   }
   check::Reach reach(paths, nullptr);
