@@ -51,6 +51,29 @@ void AppendEscapedLabelValue(std::string_view value, std::string& out) {
   }
 }
 
+void AppendLabels(const std::vector<ClientMetric::Label>& labels, std::string& out) {
+  const char* separator = "";
+  for (const auto& label : labels) {
+    out.append(separator).append(label.name).append("=\"");
+    AppendEscapedLabelValue(label.value, out);
+    out.push_back('"');
+    separator = ",";
+  }
+}
+
+void AppendSampleHead(std::string_view name, std::string_view suffix, std::string_view labels,
+                      std::string_view extra, std::string& out) {
+  out.append(name).append(suffix);
+  if (!labels.empty() || !extra.empty()) {
+    out.push_back('{');
+    out.append(labels);
+    if (!labels.empty() && !extra.empty()) out.push_back(',');
+    out.append(extra);
+    out.push_back('}');
+  }
+  out.push_back(' ');
+}
+
 std::string_view ExpositionTypeName(MetricType type) {
   switch (type) {
     case MetricType::Counter:
@@ -90,28 +113,19 @@ struct ExtraLabel {
 // "name<suffix>{labels} " as TextSerializer's WriteHead writes it.
 void AppendHead(const MetricFamily& family, const ClientMetric& metric, std::string_view suffix,
                 const ExtraLabel& extra, std::string& out) {
-  out.append(family.name).append(suffix);
-  if (!metric.label.empty() || !extra.name.empty()) {
-    out.push_back('{');
-    const char* separator = "";
-    for (const auto& label : metric.label) {
-      out.append(separator).append(label.name).append("=\"");
-      AppendEscapedLabelValue(label.value, out);
-      out.push_back('"');
-      separator = ",";
+  std::string labels;
+  AppendLabels(metric.label, labels);
+  std::string extra_label;
+  if (!extra.name.empty()) {
+    extra_label.append(extra.name).append("=\"");
+    if (extra.text.empty()) {
+      AppendSampleValue(extra.value, extra_label);
+    } else {
+      extra_label.append(extra.text);
     }
-    if (!extra.name.empty()) {
-      out.append(separator).append(extra.name).append("=\"");
-      if (extra.text.empty()) {
-        AppendSampleValue(extra.value, out);
-      } else {
-        out.append(extra.text);
-      }
-      out.push_back('"');
-    }
-    out.push_back('}');
+    extra_label.push_back('"');
   }
-  out.push_back(' ');
+  AppendSampleHead(family.name, suffix, labels, extra_label, out);
 }
 
 void AppendTail(const ClientMetric& metric, std::string& out) {

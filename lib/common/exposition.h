@@ -22,6 +22,13 @@ void AppendSampleValue(double value, std::string& out);
 void AppendCount(std::uint64_t value, std::string& out);
 // A label value with backslash, double quote and newline escaped.
 void AppendEscapedLabelValue(std::string_view value, std::string& out);
+// `name="value",...` with the values escaped and no braces: a sample's labels.
+void AppendLabels(const std::vector<prometheus::ClientMetric::Label>& labels, std::string& out);
+// "<name><suffix>{<labels>,<extra>} ": a sample line up to its value, braces only when there are
+// labels. `labels` as AppendLabels writes them; `extra` one more label already written
+// (`le="0.5"`), or empty.
+void AppendSampleHead(std::string_view name, std::string_view suffix, std::string_view labels,
+                      std::string_view extra, std::string& out);
 std::string_view ExpositionTypeName(prometheus::MetricType type);
 // "# HELP <name> <help>" (left out when help is empty; written verbatim, so escape it first) and
 // "# TYPE <name> <type>".

@@ -49,12 +49,7 @@ class LabelTextCache {
     tags_ = &tags;
     auto labels = TagsToLabels(tags, keep_);
     text_.inner.clear();
-    for (const auto& label : labels) {
-      if (!text_.inner.empty()) text_.inner.push_back(',');
-      text_.inner.append(label.name).append("=\"");
-      common::AppendEscapedLabelValue(label.value, text_.inner);
-      text_.inner.push_back('"');
-    }
+    common::AppendLabels(labels, text_.inner);
     text_.hash = LabelSetHash(labels);
     return text_;
   }
@@ -65,25 +60,12 @@ class LabelTextCache {
   LabelText text_;
 };
 
-// "name<suffix>{labels[,le="bound"]} " as the text format writes a sample's head.
-void AppendSampleHead(std::string_view name, std::string_view suffix, const std::string& labels,
-                      std::string_view le, std::string& out) {
-  out.append(name).append(suffix);
-  if (!labels.empty() || !le.empty()) {
-    out.push_back('{');
-    out.append(labels);
-    if (!le.empty()) out.append(labels.empty() ? "le=\"" : ",le=\"").append(le).push_back('"');
-    out.push_back('}');
-  }
-  out.push_back(' ');
-}
-
 void AppendPauseHistogram(std::string_view name, const std::string& labels,
                           const PauseCounts& counts, std::string& out) {
-  AppendSampleHead(name, "_count", labels, {}, out);
+  common::AppendSampleHead(name, "_count", labels, {}, out);
   common::AppendCount(counts.count, out);
   out.push_back('\n');
-  AppendSampleHead(name, "_sum", labels, {}, out);
+  common::AppendSampleHead(name, "_sum", labels, {}, out);
   common::AppendSampleValue(counts.sum_seconds, out);
   out.push_back('\n');
   std::uint64_t cumulative = 0;
@@ -92,9 +74,10 @@ void AppendPauseHistogram(std::string_view name, const std::string& labels,
     cumulative += counts.buckets[i];
     double bound =
         i < kGcPauseBuckets.size() ? kGcPauseBuckets[i] : std::numeric_limits<double>::infinity();
-    le.clear();
+    le.assign("le=\"");
     common::AppendSampleValue(bound, le);
-    AppendSampleHead(name, "_bucket", labels, le, out);
+    le.push_back('"');
+    common::AppendSampleHead(name, "_bucket", labels, le, out);
     common::AppendCount(cumulative, out);
     out.push_back('\n');
   }
@@ -106,7 +89,7 @@ void AppendSeries(const SeriesSpec& spec, const std::string& labels, const Pause
     AppendPauseHistogram(spec.name, labels, pauses, out);
     return;
   }
-  AppendSampleHead(spec.name, {}, labels, {}, out);
+  common::AppendSampleHead(spec.name, {}, labels, {}, out);
   common::AppendSampleValue(spec.value, out);
   out.push_back('\n');
 }
