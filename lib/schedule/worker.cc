@@ -94,8 +94,7 @@ milliseconds PhaseOf(const std::string& id, milliseconds interval) {
 
 Worker::Worker(asio::io_context& io, std::string id, const TargetSpec& spec, milliseconds interval,
                milliseconds first_delay, WorkerDeps deps)
-    : context_(io),
-      strand_(asio::make_strand(io)),
+    : strand_(asio::make_strand(io)),
       id_(std::move(id)),
       plan_(check::Compile(spec.instance)),
       entity_(std::make_shared<const pipeline::Entity>(spec.entity)),

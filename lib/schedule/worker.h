@@ -67,7 +67,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
 
   void Start();
   // The io_context whose thread runs this worker.
-  boost::asio::io_context& Context() const { return context_; }
+  boost::asio::io_context& Context() const { return strand_.get_inner_executor().context(); }
   // Stops scraping; once the strand has run the stop, no further Publish happens and the sinks
   // have forgotten this target.
   void Stop();
@@ -88,7 +88,6 @@ class Worker : public std::enable_shared_from_this<Worker> {
   // one (`result` null).
   void Publish(check::Result* result, pipeline::ScrapeHealth health);
 
-  boost::asio::io_context& context_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   std::string id_;
   check::Plan plan_;
