@@ -42,9 +42,10 @@ class Merger {
     }
   }
 
-  // Drops the families a histogram's own series names would clash with.
-  void DropHistogramShadows() {
-    for (std::size_t i : SortedByName()) {
+  // Drops the families a histogram's own series names would clash with; `by_name` is
+  // SortedByName(), so the first of a chain of clashes is the one kept.
+  void DropHistogramShadows(const std::vector<std::size_t>& by_name) {
+    for (std::size_t i : by_name) {
       const Family& family = families_[i];
       if (family.dropped || family.head->type != prometheus::MetricType::Histogram) continue;
       for (std::string_view suffix : {"_bucket", "_sum", "_count"}) {
@@ -56,8 +57,8 @@ class Merger {
     }
   }
 
-  void Write(common::ExpositionWriter& out) const {
-    for (std::size_t i : SortedByName()) {
+  void Write(const std::vector<std::size_t>& by_name, common::ExpositionWriter& out) const {
+    for (std::size_t i : by_name) {
       const Family& family = families_[i];
       if (family.dropped || !out.Claim(family.head->name)) continue;
       const FamilyHead& head = *family.head;
@@ -67,6 +68,16 @@ class Merger {
         out.Checkpoint();
       }
     }
+  }
+
+  // The families' indexes in name order: the order they are written in.
+  std::vector<std::size_t> SortedByName() const {
+    std::vector<std::size_t> order(families_.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [this](std::size_t a, std::size_t b) {
+      return families_[a].head->name < families_[b].head->name;
+    });
+    return order;
   }
 
   std::uint64_t Skipped() const { return skipped_; }
@@ -102,15 +113,6 @@ class Merger {
     }
   }
 
-  std::vector<std::size_t> SortedByName() const {
-    std::vector<std::size_t> order(families_.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [this](std::size_t a, std::size_t b) {
-      return families_[a].head->name < families_[b].head->name;
-    });
-    return order;
-  }
-
   // The family of a head: by the head's address first (most targets share their heads), by
   // name when another head has the same name (another help or type).
   std::size_t FamilyIndex(const FamilyHead& head) {
@@ -138,8 +140,9 @@ std::uint64_t AppendMergedFamilies(
     common::ExpositionWriter& out) {
   Merger merger(targets.size());
   for (const auto& target : targets) merger.Add(*target);
-  merger.DropHistogramShadows();
-  merger.Write(out);
+  const std::vector<std::size_t> by_name = merger.SortedByName();
+  merger.DropHistogramShadows(by_name);
+  merger.Write(by_name, out);
   return merger.Skipped();
 }
 
