@@ -6,7 +6,6 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <exception>
-#include <unordered_set>
 #include <utility>
 
 #include "admin/gzip.h"

@@ -62,14 +62,12 @@ std::string NameIfLiteral(const CompiledPath& path, const std::optional<std::str
 std::shared_ptr<const CompiledPath> DefaultPath(const std::string& field) {
   static const auto* paths = [] {
     auto* compiled = new std::map<std::string, std::shared_ptr<const CompiledPath>, std::less<>>;
-    for (const char* name : kDefaultGauges) {
+    auto add = [compiled](const char* name) {
       compiled->emplace(name,
                         std::make_shared<const CompiledPath>("memstats/" + std::string(name)));
-    }
-    for (const char* name : kDefaultRates) {
-      compiled->emplace(name,
-                        std::make_shared<const CompiledPath>("memstats/" + std::string(name)));
-    }
+    };
+    for (const char* name : kDefaultGauges) add(name);
+    for (const char* name : kDefaultRates) add(name);
     return compiled;
   }();
   return paths->at(field);
