@@ -6,7 +6,6 @@
 #include <boost/json/object.hpp>
 #include <map>
 #include <stdexcept>
-#include <unordered_set>
 
 #include "check/document.h"
 #include "check/pause_ring.h"
@@ -58,6 +57,41 @@ std::string NameIfLiteral(const CompiledPath& path, const std::optional<std::str
   return NormalizeMetricName(dotted, metric_namespace);
 }
 
+// The series `metric` yields at `dotted`. Datadog names it `alias or normalized name`, and an
+// alias, even an empty one, earns the series a path: tag.
+pipeline::SeriesKeyPtr KeyFor(const PlannedMetric& metric, std::string dotted,
+                              const std::string& metric_namespace) {
+  std::string name = !metric.fixed_name.empty() ? metric.fixed_name
+                     : metric.alias && !metric.alias->empty()
+                         ? *metric.alias
+                         : NormalizeMetricName(dotted, metric_namespace);
+  auto tags = metric.tags;
+  if (metric.alias) {
+    auto own = *tags;
+    AppendUnique(own, "path:" + dotted);
+    tags = std::make_shared<const std::vector<std::string>>(std::move(own));
+  }
+  return pipeline::MakeSeriesKey(std::move(name), std::move(tags), std::move(dotted));
+}
+
+// The keys a literal path matches at: its segments, which are plain words (see PathSegment).
+std::string LiteralDotted(const CompiledPath& path) {
+  std::string dotted;
+  for (std::size_t i = 0; i < path.Depth(); ++i) {
+    if (i) dotted.push_back('.');
+    dotted.append(path.Segment(i).text);
+  }
+  return dotted;
+}
+
+void NameLiteralSeries(Plan& plan) {
+  for (auto& metric : plan.metrics) {
+    if (metric.path->IsLiteral()) {
+      metric.literal_key = KeyFor(metric, LiteralDotted(*metric.path), plan.metric_namespace);
+    }
+  }
+}
+
 // Compiled once per process: every plan's defaults point here.
 std::shared_ptr<const CompiledPath> DefaultPath(const std::string& field) {
   static const auto* paths = [] {
@@ -77,7 +111,7 @@ PlannedMetric DefaultMetric(const std::string& field, MetricType type, const Pla
                             const std::shared_ptr<const std::vector<std::string>>& tags) {
   auto path = DefaultPath(field);
   std::string name = NameIfLiteral(*path, std::nullopt, plan.metric_namespace);
-  return PlannedMetric{std::move(path), type, std::nullopt, std::move(name), tags, true};
+  return PlannedMetric{std::move(path), type, std::nullopt, std::move(name), tags, true, nullptr};
 }
 
 std::string JoinKeys(const std::vector<std::string_view>& keys) {
@@ -87,15 +121,6 @@ std::string JoinKeys(const std::vector<std::string_view>& keys) {
     out.append(keys[i]);
   }
   return out;
-}
-
-std::string SeriesIdentity(const std::string& name, const std::vector<std::string>& tags) {
-  std::string id = name;
-  for (const auto& tag : tags) {
-    id.push_back('\0');
-    id.append(tag);
-  }
-  return id;
 }
 
 // Applies the metric type across runs; returns what Datadog would submit this run.
@@ -128,13 +153,14 @@ class RunCollector {
   RunCollector(const Plan& plan, State& state, double now, Result& result)
       : plan_(plan), state_(state), now_(now), result_(result) {}
 
-  void Collect(const PlannedMetric& metric, const boost::json::value& root) {
+  void Collect(std::size_t index, const boost::json::value& root) {
+    const PlannedMetric& metric = plan_.metrics[index];
     bool matched = false;
     metric.path->ForEachMatch(
         root,
         [&](const std::vector<std::string_view>& keys, const boost::json::value& value) {
           matched = true;
-          Add(metric, keys, value);
+          Add(index, keys, value);
         },
         &state_.regex_matches);
     if (!matched && !metric.is_default) {
@@ -143,8 +169,9 @@ class RunCollector {
   }
 
  private:
-  void Add(const PlannedMetric& metric, const std::vector<std::string_view>& keys,
+  void Add(std::size_t index, const std::vector<std::string_view>& keys,
            const boost::json::value& value) {
+    const PlannedMetric& metric = plan_.metrics[index];
     auto number = ReportableNumber(value);
     if (!number) {
       result_.notes.push_back("unreportable value at \"" + JoinKeys(keys) + "\" (path \"" +
@@ -152,12 +179,9 @@ class RunCollector {
       return;
     }
     Reading reading;
-    reading.path = JoinKeys(keys);
-    reading.name = Name(metric, reading.path);
-    reading.tags = *metric.tags;
-    if (metric.alias) AppendUnique(reading.tags, "path:" + reading.path);
-    std::string identity = SeriesIdentity(reading.name, reading.tags);
-    if (!seen_.insert(identity).second) return;  // the first match of a series wins
+    reading.key = metric.literal_key ? metric.literal_key : RegexKey(index, keys);
+    const std::uint64_t identity = reading.key->identity;
+    if (!state_.seen.insert(identity).second) return;  // the first match of a series wins
     if (static_cast<int>(reported_) >= plan_.max_returned_metrics) {
       ++result_.dropped_by_cap;
       return;
@@ -170,22 +194,22 @@ class RunCollector {
     result_.readings.push_back(std::move(reading));
   }
 
-  std::string Name(const PlannedMetric& metric, const std::string& dotted) {
-    if (!metric.fixed_name.empty()) return metric.fixed_name;
-    // Datadog uses `alias or normalized name`: an empty alias still earns the path: tag.
-    if (metric.alias && !metric.alias->empty()) return *metric.alias;
-    auto cached = state_.names.find(dotted);
-    if (cached != state_.names.end()) return cached->second;
+  pipeline::SeriesKeyPtr RegexKey(std::size_t index, const std::vector<std::string_view>& keys) {
+    std::string dotted = JoinKeys(keys);
+    std::string memo_key = dotted;
+    memo_key.push_back('\0');
+    memo_key.append(std::to_string(index));
+    auto cached = state_.regex_keys.find(memo_key);
+    if (cached != state_.regex_keys.end()) return cached->second;
     // Keys that change every scrape must not grow the cache without bound.
-    if (state_.names.size() >= kMaxCachedNames) state_.names.clear();
-    std::string name = NormalizeMetricName(dotted, plan_.metric_namespace);
-    state_.names.emplace(dotted, name);
-    return name;
+    if (state_.regex_keys.size() >= kMaxCachedNames) state_.regex_keys.clear();
+    auto key = KeyFor(plan_.metrics[index], std::move(dotted), plan_.metric_namespace);
+    state_.regex_keys.emplace(std::move(memo_key), key);
+    return key;
   }
 
-  std::optional<double> Report(MetricType type, const std::string& identity, double value) {
+  std::optional<double> Report(MetricType type, std::uint64_t key, double value) {
     if (!NeedsHistory(type)) return value;
-    const std::uint64_t key = std::hash<std::string>{}(identity);
     auto it = state_.last.find(key);
     auto report = ComputeReport(type, value, now_, it == state_.last.end() ? nullptr : &it->second);
     state_.last.insert_or_assign(key, State::Previous{value, now_});
@@ -196,7 +220,6 @@ class RunCollector {
   State& state_;
   double now_;
   Result& result_;
-  std::unordered_set<std::string> seen_;
   std::size_t reported_ = 0;
 };
 
@@ -280,12 +303,13 @@ Plan Compile(const pipeline::Instance& instance) {
       auto tags =
           std::make_shared<const std::vector<std::string>>(MergeTags(spec.tags, plan.base_tags));
       plan.metrics.push_back(PlannedMetric{std::move(path), spec.type, spec.alias, std::move(name),
-                                           std::move(tags), false});
+                                           std::move(tags), false, nullptr});
     } catch (const std::invalid_argument& e) {
       plan.warnings.push_back("metrics[" + std::to_string(i) + "].path: " + e.what() +
                               "; item skipped");
     }
   }
+  NameLiteralSeries(plan);
   return plan;
 }
 
@@ -306,9 +330,11 @@ Result Run(const Plan& plan, std::string_view document, State& state, double now
   }
   // From here on nothing fails, so the state can be updated in place.
   RunCollector collector(plan, state, now, result);
+  state.seen.clear();
+  result.readings.reserve(plan.metrics.size());
   for (std::size_t i = 0; i < plan.metrics.size(); ++i) {
     if (i == plan.default_count) result.default_readings = result.readings.size();
-    collector.Collect(plan.metrics[i], parsed.root);
+    collector.Collect(i, parsed.root);
   }
   if (plan.metrics.size() == plan.default_count) result.default_readings = result.readings.size();
   CollectPauses(parsed.root, state, result.pauses);
@@ -326,7 +352,8 @@ std::vector<Series> DatadogSeries(const Plan& plan, const Result& result) {
   series.reserve(result.readings.size() + 5);
   auto add_reading = [&](const Reading& reading) {
     if (reading.report) {
-      series.push_back({reading.name, ReportKindOf(reading.type), *reading.report, reading.tags});
+      series.push_back(
+          {reading.name(), ReportKindOf(reading.type), *reading.report, reading.tags()});
     }
   };
   for (std::size_t i = 0; i < result.default_readings; ++i) add_reading(result.readings[i]);

@@ -1,6 +1,7 @@
 // The go_expvar check as a pure function: (plan, document, previous state, now) -> readings.
 #pragma once
 
+#include <boost/unordered/unordered_flat_set.hpp>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -37,6 +38,8 @@ struct PlannedMetric {
   // item tags + instance tags + expvar_url, de-duplicated
   std::shared_ptr<const std::vector<std::string>> tags;
   bool is_default = false;  // one of Datadog's memstats defaults
+  // A literal path can match one value only, at keys known now: its series is named once here.
+  pipeline::SeriesKeyPtr literal_key;
 };
 
 // An instance compiled once per config: regexes built, names and tags prepared.
@@ -64,15 +67,16 @@ struct State {
     double value = 0;
     double time = 0;
   };
-  // By a 64-bit hash of the series identity (name + tags): a target's identities are long (every
-  // tag) and a hash keeps the state a few bytes a series; a collision within one target's few
-  // hundred series is as likely as 1 in 10^14.
+  // By SeriesKey::identity: a target's identities are long (every tag) and a hash keeps the
+  // state a few bytes a series.
   std::unordered_map<std::uint64_t, Previous> last;
   std::optional<std::uint64_t> last_num_gc;
-  // Names of regex matches by dotted path: normalizing is a large part of a run's cost, and a
-  // target reports the same keys scrape after scrape.
-  std::unordered_map<std::string, std::string> names;
+  // Series keys of regex matches by item and dotted path: naming is a large part of a run's
+  // cost, and a target reports the same keys scrape after scrape.
+  std::unordered_map<std::string, pipeline::SeriesKeyPtr> regex_keys;
   MatchMemo regex_matches;  // which keys the regex segments matched, for the same reason
+  // One run's series identities, kept between runs only so that its buckets are reused.
+  boost::unordered_flat_set<std::uint64_t> seen;
 };
 
 struct Result {

@@ -85,7 +85,7 @@ class LineEncoder {
 
   void AddReading(const pipeline::Reading& reading) {
     if (!reading.report) return;
-    std::string name = SanitizeStatsdName(reading.name);
+    std::string name = SanitizeStatsdName(reading.name());
     if (name.empty() || !std::isfinite(*reading.report)) {
       ++skipped_;
       return;
@@ -94,7 +94,7 @@ class LineEncoder {
     line += ':';
     AppendNumber(line, *reading.report);
     line += TypeSuffix(reading.type);
-    line += Tags(reading.tags);
+    line += Tags(reading.tags());
     lines_.push_back(std::move(line));
   }
 
@@ -132,10 +132,10 @@ class LineEncoder {
 
  private:
   const std::string& Tags(const std::vector<std::string>& tags) {
-    if (!cached_ || cached_tags_ != tags) {
-      cached_tags_ = tags;
+    // Readings of one plan item share one list: the pointer usually answers.
+    if (cached_tags_ != &tags && (!cached_tags_ || *cached_tags_ != tags)) {
+      cached_tags_ = &tags;
       cached_section_ = TagSection(tags, global_tags_);
-      cached_ = true;
     }
     return cached_section_;
   }
@@ -144,8 +144,7 @@ class LineEncoder {
   std::size_t max_line_bytes_;
   std::vector<std::string> lines_;
   std::size_t skipped_ = 0;
-  bool cached_ = false;
-  std::vector<std::string> cached_tags_;
+  const std::vector<std::string>* cached_tags_ = nullptr;  // outlives the encoder
   std::string cached_section_;
 };
 

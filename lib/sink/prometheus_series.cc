@@ -116,7 +116,7 @@ SeriesSpec DefaultSeries(const DefaultNames& names, const MemstatsField& field,
                          const pipeline::Reading& reading) {
   auto index = static_cast<std::size_t>(&field - kMemstatsFields.data());
   return {names.Memstats(index), field.type, field.help, reading.raw / field.divisor,
-          &reading.tags};
+          &reading.tags()};
 }
 
 // Suffixes promtool reserves for counters and histograms; a gauge carrying one is linted.
@@ -126,9 +126,9 @@ bool HasReservedSuffix(std::string_view name) {
 }
 
 std::optional<SeriesSpec> CustomSeries(const pipeline::Reading& reading, SeriesList& list) {
-  std::string name = SanitizeMetricName(reading.name);
+  std::string name = SanitizeMetricName(reading.name());
   if (name.empty()) return std::nullopt;
-  std::string quoted = "\"" + reading.name + "\"";
+  std::string quoted = "\"" + reading.name() + "\"";
   bool cumulative = reading.type == pipeline::MetricType::kRate ||
                     reading.type == pipeline::MetricType::kMonotonicCounter;
   if (cumulative) {
@@ -136,13 +136,13 @@ std::optional<SeriesSpec> CustomSeries(const pipeline::Reading& reading, SeriesL
     return SeriesSpec{
         list.Keep(std::move(name)), MetricType::Counter,
         list.Keep("expvar value reported to Datadog as " + quoted + " (raw cumulative value)"),
-        reading.raw, &reading.tags};
+        reading.raw, &reading.tags()};
   }
   // Keeping the Datadog name matters more than the type word: untyped is not linted for it.
   MetricType type = HasReservedSuffix(name) ? MetricType::Untyped : MetricType::Gauge;
   return SeriesSpec{list.Keep(std::move(name)), type,
                     list.Keep("expvar value reported to Datadog as " + quoted), reading.raw,
-                    &reading.tags};
+                    &reading.tags()};
 }
 
 // The built-in total_alloc.count duplicates memstats_alloc_bytes_total and is not exposed.
@@ -150,7 +150,7 @@ std::optional<SeriesSpec> ReadingSeries(const DefaultNames& names, const pipelin
                                         SeriesList& list) {
   if (!reading.is_default) return CustomSeries(reading, list);
   if (reading.type == pipeline::MetricType::kMonotonicCounter) return std::nullopt;
-  const MemstatsField* field = FindMemstatsField(reading.path);
+  const MemstatsField* field = FindMemstatsField(reading.path());
   if (!field) return CustomSeries(reading, list);
   return DefaultSeries(names, *field, reading);
 }

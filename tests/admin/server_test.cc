@@ -232,23 +232,21 @@ pipeline::SnapshotPtr SampleSnapshot() {
   snapshot->target_id = "default/goapp/app";
   snapshot->url = "http://10.0.0.7:8080/debug/vars";
   snapshot->metric_namespace = "go_expvar";
+  const std::vector<std::string> tags = {"kube_namespace:default", "expvar_url:" + snapshot->url};
   pipeline::Reading heap;
-  heap.name = "go_expvar.memstats.heap_alloc";
+  heap.key = pipeline::MakeSeriesKey("go_expvar.memstats.heap_alloc", tags, "memstats.HeapAlloc");
   heap.type = pipeline::MetricType::kGauge;
   heap.raw = 4096;
   heap.report = 4096;
-  heap.path = "memstats.HeapAlloc";
   heap.is_default = true;
-  heap.tags = {"kube_namespace:default", "expvar_url:" + snapshot->url};
   pipeline::Reading requests = heap;
-  requests.name = "go_expvar.requests";
+  requests.key = pipeline::MakeSeriesKey("go_expvar.requests", tags, "requests");
   requests.type = pipeline::MetricType::kRate;
   requests.raw = 51;
   requests.report.reset();
-  requests.path = "requests";
   requests.is_default = false;
   snapshot->readings = {heap, requests};
-  snapshot->pause_tags = heap.tags;
+  snapshot->pause_tags = tags;
   snapshot->pauses_ns = {30000, 120000};
   return snapshot;
 }

@@ -257,7 +257,31 @@ TEST(CheckRun, CapStopsAtMaxReturnedMetricsAndCountsTheRest) {
       plan, "{" + Memstats(1) + R"(, "v": {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}})", state, 1);
   EXPECT_EQ(result.readings.size(), 16u);
   EXPECT_EQ(result.dropped_by_cap, 3u);
-  EXPECT_EQ(result.readings.back().name, "go_expvar.v.b");
+  EXPECT_EQ(result.readings.back().name(), "go_expvar.v.b");
+}
+
+// A steady scrape names nothing anew: literal items are named by the plan, regex matches once
+// per target, and every run's readings point at those keys.
+TEST(CheckRun, ReadingsShareTheSeriesKeysOfThePlanAndOfEarlierRuns) {
+  pipeline::Instance instance = BaseInstance();
+  instance.metrics = {Item("v/.*"), Item("n")};
+  Plan plan = Compile(instance);
+  State state;
+  const std::string document = "{" + Memstats(1) + R"(, "v": {"a": 1, "b": 2}, "n": 3})";
+  Result first = check::Run(plan, document, state, 1);
+  Result second = check::Run(plan, document, state, 2);
+  ASSERT_EQ(first.readings.size(), 17u);  // 14 defaults, v.a, v.b, n
+  ASSERT_EQ(second.readings.size(), first.readings.size());
+  for (std::size_t i = 0; i < first.readings.size(); ++i) {
+    EXPECT_EQ(first.readings[i].key.get(), second.readings[i].key.get()) << i;
+  }
+  EXPECT_EQ(first.readings[0].key.get(), plan.metrics[0].literal_key.get());
+  EXPECT_EQ(first.readings.back().key.get(), plan.metrics.back().literal_key.get());
+  EXPECT_EQ(first.readings.back().path(), "n");
+  EXPECT_EQ(first.readings[14].path(), "v.a");
+  EXPECT_EQ(plan.metrics[plan.default_count].literal_key, nullptr);  // v/.* is a regex
+  // The defaults share one tag list with the plan, however many of them there are.
+  EXPECT_EQ(first.readings[0].key->tags.get(), first.readings[1].key->tags.get());
 }
 
 TEST(CheckRun, PauseHistogramFollowsTheDefaults) {

@@ -133,13 +133,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t readings = in.ConsumeIntegralInRange<std::size_t>(0, 32);
   for (std::size_t i = 0; i < readings && in.remaining_bytes() > 0; ++i) {
     pipeline::Reading reading;
-    reading.name = in.ConsumeRandomLengthString(64);
+    std::string name = in.ConsumeRandomLengthString(64);
     reading.type = static_cast<pipeline::MetricType>(in.ConsumeIntegralInRange<int>(0, 4));
     if (in.ConsumeBool()) reading.report = Value(in);
     reading.raw = reading.report.value_or(0);
-    reading.tags = Tags(in);
+    reading.key = pipeline::MakeSeriesKey(std::move(name), Tags(in), "fuzz");
     reading.is_default = in.ConsumeBool();
-    if (reading.report && std::isfinite(*reading.report) && !reading.name.empty()) {
+    if (reading.report && std::isfinite(*reading.report) && !reading.name().empty()) {
       ++expected_lines;
     }
     snapshot.readings.push_back(std::move(reading));

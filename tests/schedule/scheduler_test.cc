@@ -64,7 +64,7 @@ class SchedulerTest : public ::testing::Test {
 
 bool HasRate(const pipeline::SnapshotPtr& snapshot) {
   for (const auto& r : snapshot->readings) {
-    if (r.name == "go_expvar.counter" && r.report) return true;
+    if (r.name() == "go_expvar.counter" && r.report) return true;
   }
   return false;
 }

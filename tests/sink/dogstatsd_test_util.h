@@ -20,11 +20,10 @@ using V = std::vector<std::string>;
 inline pipeline::Reading Make(std::string name, pipeline::MetricType type,
                               std::optional<double> report, V tags = {}, bool is_default = false) {
   pipeline::Reading reading;
-  reading.name = std::move(name);
+  reading.key = pipeline::MakeSeriesKey(std::move(name), std::move(tags), "custom");
   reading.type = type;
   reading.raw = report.value_or(0);
   reading.report = report;
-  reading.tags = std::move(tags);
   reading.is_default = is_default;
   return reading;
 }

@@ -34,19 +34,17 @@ std::vector<std::string> BaseTags(const std::string& url) {
 Reading Custom(std::string name, MetricType type, double raw, std::vector<std::string> tags,
                std::optional<double> report = std::nullopt) {
   Reading reading;
-  reading.name = std::move(name);
+  reading.key = pipeline::MakeSeriesKey(std::move(name), std::move(tags), "custom");
   reading.type = type;
   reading.raw = raw;
   reading.report = report;
-  reading.tags = std::move(tags);
-  reading.path = "custom";
   return reading;
 }
 
 Reading Default(const std::string& field, const std::string& snake, MetricType type, double raw,
                 const std::string& url) {
   Reading reading = Custom("go_expvar.memstats." + snake, type, raw, BaseTags(url), raw);
-  reading.path = "memstats." + field;
+  reading.key = pipeline::MakeSeriesKey(reading.name(), BaseTags(url), "memstats." + field);
   reading.is_default = true;
   return reading;
 }
@@ -72,7 +70,8 @@ std::vector<Reading> Defaults(const std::string& url) {
   for (auto& reading : r) {
     if (reading.type != MetricType::kGauge) reading.report.reset();  // first scrape
   }
-  r.back().name = "go_expvar.memstats.total_alloc.count";
+  r.back().key = pipeline::MakeSeriesKey("go_expvar.memstats.total_alloc.count", BaseTags(url),
+                                         "memstats.TotalAlloc");
   return r;
 }
 

@@ -30,8 +30,9 @@ SinkContext Context(boost::asio::io_context& io, Env env = {}) {
 pipeline::SnapshotPtr OneGauge(pipeline::Entity entity) {
   auto snapshot = std::make_shared<pipeline::ScrapeSnapshot>();
   snapshot->target_id = "t";
-  snapshot->readings.push_back(
-      {"g", pipeline::MetricType::kGauge, 1, 1.0, {"k:v"}, "g", /*is_default=*/false});
+  snapshot->readings.push_back({pipeline::MakeSeriesKey("g", {"k:v"}, "g"),
+                                pipeline::MetricType::kGauge, 1, 1.0,
+                                /*is_default=*/false});
   snapshot->entity = std::make_shared<const pipeline::Entity>(std::move(entity));
   return snapshot;
 }
