@@ -22,6 +22,7 @@
 
 #include "common/net.h"
 #include "http/client_detail.h"
+#include "http/read_buffers.h"
 
 namespace expvar::http {
 namespace {
@@ -251,12 +252,21 @@ struct Client::Impl {
     }
     Lowest().expires_at(deadline_);
     // Beast reads at most what the buffer has room for (512 bytes when it is empty): room for a
-    // response like the last one turns ~22 recv calls per 11 KB document into one or two. It is
-    // given back afterwards, so an idle target holds no read buffer.
-    buffer_.reserve(ReadRoom());
+    // response like the last one turns ~22 recv calls per 11 KB document into one or two. The
+    // room is lent by this thread's spares and given back afterwards, so an idle target holds
+    // no read buffer and a steady scrape allocates none.
+    if (buffer_.size() == 0) {
+      buffer_ = TakeReadBuffer(ReadRoom());
+    } else {
+      buffer_.reserve(ReadRoom());  // bytes the server sent early belong to the next response
+    }
     auto err = tls_ ? co_await WriteRead(*tls_, parser) : co_await WriteRead(*tcp_, parser);
     last_response_bytes_ = parser.get().body().size() + kHeaderAllowance;
-    buffer_.shrink_to_fit();
+    if (buffer_.size() == 0) {
+      GiveBackReadBuffer(std::move(buffer_));
+    } else {
+      buffer_.shrink_to_fit();
+    }
     *got_bytes = parser.got_some();
     if (err || !parser.keep_alive()) {
       Close();
