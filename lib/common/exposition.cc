@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "common/number_text.h"
+
 namespace expvar::common {
 
 using prometheus::ClientMetric;
@@ -28,10 +30,7 @@ void AppendSampleValue(double value, std::string& out) {
     out.append(value < 0 ? "-Inf" : "+Inf");
     return;
   }
-  char buffer[32];
-  auto result = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::general,
-                              kValuePrecision);
-  out.append(buffer, result.ptr);
+  AppendGeneral(value, kValuePrecision, out);
 }
 
 void AppendCount(std::uint64_t value, std::string& out) {

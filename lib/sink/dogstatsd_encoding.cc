@@ -5,6 +5,8 @@
 #include <cmath>
 #include <utility>
 
+#include "common/number_text.h"
+
 namespace expvar::sink {
 namespace {
 
@@ -30,17 +32,24 @@ bool IsReservedInName(char c) {
 bool IsReservedInTag(char c) { return c == '|' || c == ',' || IsControl(c); }
 
 template <typename Reserved>
+void AppendReplacing(std::string_view text, Reserved reserved, std::string& out) {
+  const std::size_t start = out.size();
+  out.append(text);
+  std::replace_if(out.begin() + static_cast<std::ptrdiff_t>(start), out.end(), reserved, '_');
+}
+
+template <typename Reserved>
 std::string ReplaceReserved(std::string_view text, Reserved reserved) {
-  std::string out(text);
-  std::replace_if(out.begin(), out.end(), reserved, '_');
+  std::string out;
+  AppendReplacing(text, reserved, out);
   return out;
 }
 
+constexpr std::size_t kValueAllowance = 32;  // ':' + a number + a type
+
 void AppendNumber(std::string& out, double value) {
   if (value == 0) value = 0;  // "-0" reads oddly and means the same
-  char buffer[32];
-  auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
-  out.append(buffer, result.ptr);
+  common::AppendShortest(value, out);
 }
 
 // `|#a,b` from the reading's tags then the global tags, sanitised and de-duplicated; "" when
@@ -85,16 +94,19 @@ class LineEncoder {
 
   void AddReading(const pipeline::Reading& reading) {
     if (!reading.report) return;
-    std::string name = SanitizeStatsdName(reading.name());
+    const std::string& name = reading.name();
     if (name.empty() || !std::isfinite(*reading.report)) {
       ++skipped_;
       return;
     }
-    std::string line = std::move(name);
+    const std::string& tags = Tags(reading.tags());
+    std::string line;
+    line.reserve(name.size() + kValueAllowance + tags.size());
+    AppendReplacing(name, IsReservedInName, line);
     line += ':';
     AppendNumber(line, *reading.report);
     line += TypeSuffix(reading.type);
-    line += Tags(reading.tags());
+    line += tags;
     lines_.push_back(std::move(line));
   }
 
@@ -114,15 +126,19 @@ class LineEncoder {
         ++skipped_;
         continue;
       }
-      std::string value;
-      AppendNumber(value, sample);
-      if (!line.empty() && line.size() + 1 + value.size() + suffix.size() > max_line_bytes_) {
-        lines_.push_back(line + suffix);
-        line.clear();
-      }
+      const std::size_t before = line.size();
       if (line.empty()) line = name;
       line += ':';
-      line += value;
+      AppendNumber(line, sample);
+      if (before > 0 && line.size() + suffix.size() > max_line_bytes_) {
+        // This sample does not fit: it starts the next line.
+        std::string next = name;
+        next.append(line, before, std::string::npos);
+        line.resize(before);
+        line += suffix;
+        lines_.push_back(std::move(line));
+        line = std::move(next);
+      }
     }
     if (!line.empty()) lines_.push_back(line + suffix);
   }
