@@ -22,9 +22,10 @@ class Worker;
 
 struct SchedulerOptions {
   std::chrono::milliseconds default_interval{15'000};  // when an instance sets none
-  // Newly added targets are first scraped within this window (jittered, and shorter for small
-  // batches: 10 targets a millisecond), then on their phase.
-  std::chrono::milliseconds first_scrape_window{1'000};
+  // Newly added targets are first scraped within this window (jittered, shorter for small
+  // batches: one target a millisecond, and never longer than a target's interval), then on
+  // their phase.
+  std::chrono::milliseconds first_scrape_window{30'000};
   // Response bodies held at once over all targets (null: no bound); see http::BodyBudget.
   std::shared_ptr<http::BodyBudget> body_budget;
 };
