@@ -9,6 +9,7 @@
 
 #include "check/document.h"
 #include "check/pause_ring.h"
+#include "check/series_keys.h"
 #include "check/value.h"
 #include "common/datadog_naming.h"
 #include "http/url.h"
@@ -48,50 +49,6 @@ std::vector<std::string> MergeTags(const std::vector<std::string>& first,
   return out;
 }
 
-// A path without regexes always yields the same name, so it is normalized once here.
-std::string NameIfLiteral(const CompiledPath& path, const std::optional<std::string>& alias,
-                          const std::string& metric_namespace) {
-  if (!path.IsLiteral() || (alias && !alias->empty())) return "";
-  std::string dotted = path.Text();
-  std::replace(dotted.begin(), dotted.end(), '/', '.');
-  return NormalizeMetricName(dotted, metric_namespace);
-}
-
-// The series `metric` yields at `dotted`. Datadog names it `alias or normalized name`, and an
-// alias, even an empty one, earns the series a path: tag.
-pipeline::SeriesKeyPtr KeyFor(const PlannedMetric& metric, std::string dotted,
-                              const std::string& metric_namespace) {
-  std::string name = !metric.fixed_name.empty() ? metric.fixed_name
-                     : metric.alias && !metric.alias->empty()
-                         ? *metric.alias
-                         : NormalizeMetricName(dotted, metric_namespace);
-  auto tags = metric.tags;
-  if (metric.alias) {
-    auto own = *tags;
-    AppendUnique(own, "path:" + dotted);
-    tags = std::make_shared<const std::vector<std::string>>(std::move(own));
-  }
-  return pipeline::MakeSeriesKey(std::move(name), std::move(tags), std::move(dotted));
-}
-
-// The keys a literal path matches at: its segments, which are plain words (see PathSegment).
-std::string LiteralDotted(const CompiledPath& path) {
-  std::string dotted;
-  for (std::size_t i = 0; i < path.Depth(); ++i) {
-    if (i) dotted.push_back('.');
-    dotted.append(path.Segment(i).text);
-  }
-  return dotted;
-}
-
-void NameLiteralSeries(Plan& plan) {
-  for (auto& metric : plan.metrics) {
-    if (metric.path->IsLiteral()) {
-      metric.literal_key = KeyFor(metric, LiteralDotted(*metric.path), plan.metric_namespace);
-    }
-  }
-}
-
 // Compiled once per process: every plan's defaults point here.
 std::shared_ptr<const CompiledPath> DefaultPath(const std::string& field) {
   static const auto* paths = [] {
@@ -107,11 +64,9 @@ std::shared_ptr<const CompiledPath> DefaultPath(const std::string& field) {
   return paths->at(field);
 }
 
-PlannedMetric DefaultMetric(const std::string& field, MetricType type, const Plan& plan,
+PlannedMetric DefaultMetric(const std::string& field, MetricType type,
                             const std::shared_ptr<const std::vector<std::string>>& tags) {
-  auto path = DefaultPath(field);
-  std::string name = NameIfLiteral(*path, std::nullopt, plan.metric_namespace);
-  return PlannedMetric{std::move(path), type, std::nullopt, std::move(name), tags, true, nullptr};
+  return PlannedMetric{DefaultPath(field), type, std::nullopt, tags, true, nullptr};
 }
 
 std::string JoinKeys(const std::vector<std::string_view>& keys) {
@@ -282,28 +237,23 @@ Plan Compile(const pipeline::Instance& instance) {
   plan.metrics.reserve(kDefaultGauges.size() + kDefaultRates.size() + 1 + instance.metrics.size());
   auto base_tags = std::make_shared<const std::vector<std::string>>(plan.base_tags);
   for (const char* field : kDefaultGauges) {
-    plan.metrics.push_back(DefaultMetric(field, MetricType::kGauge, plan, base_tags));
+    plan.metrics.push_back(DefaultMetric(field, MetricType::kGauge, base_tags));
   }
   for (const char* field : kDefaultRates) {
-    plan.metrics.push_back(DefaultMetric(field, MetricType::kRate, plan, base_tags));
+    plan.metrics.push_back(DefaultMetric(field, MetricType::kRate, base_tags));
   }
-  PlannedMetric total_alloc_count =
-      DefaultMetric("TotalAlloc", MetricType::kMonotonicCounter, plan, base_tags);
-  // Datadog hard-codes "go_expvar." here; we follow the namespace like every other default.
-  total_alloc_count.fixed_name =
-      NormalizeMetricName("memstats.TotalAlloc", plan.metric_namespace) + ".count";
-  plan.metrics.push_back(std::move(total_alloc_count));
+  // Named <ns>.memstats.total_alloc.count (see series_keys).
+  plan.metrics.push_back(DefaultMetric("TotalAlloc", MetricType::kMonotonicCounter, base_tags));
   plan.default_count = plan.metrics.size();
 
   for (std::size_t i = 0; i < instance.metrics.size(); ++i) {
     const auto& spec = instance.metrics[i];
     try {
       auto path = std::make_shared<const CompiledPath>(spec.path);
-      std::string name = NameIfLiteral(*path, spec.alias, plan.metric_namespace);
       auto tags =
           std::make_shared<const std::vector<std::string>>(MergeTags(spec.tags, plan.base_tags));
-      plan.metrics.push_back(PlannedMetric{std::move(path), spec.type, spec.alias, std::move(name),
-                                           std::move(tags), false, nullptr});
+      plan.metrics.push_back(
+          PlannedMetric{std::move(path), spec.type, spec.alias, std::move(tags), false, nullptr});
     } catch (const std::invalid_argument& e) {
       plan.warnings.push_back("metrics[" + std::to_string(i) + "].path: " + e.what() +
                               "; item skipped");
@@ -352,8 +302,8 @@ std::vector<Series> DatadogSeries(const Plan& plan, const Result& result) {
   series.reserve(result.readings.size() + 5);
   auto add_reading = [&](const Reading& reading) {
     if (reading.report) {
-      series.push_back(
-          {reading.name(), ReportKindOf(reading.type), *reading.report, reading.tags()});
+      series.push_back({std::string(reading.name()), ReportKindOf(reading.type), *reading.report,
+                        reading.tags()});
     }
   };
   for (std::size_t i = 0; i < result.default_readings; ++i) add_reading(result.readings[i]);

@@ -27,14 +27,13 @@ using pipeline::ReportKindOf;
 // credentials in the URL never reach the tag. Throws std::invalid_argument on a bad URL.
 std::string FinalUrl(std::string_view expvar_url);
 
-// One metric item ready to run: compiled path, resolved tags, fixed name where possible.
+// One metric item ready to run: compiled path, resolved tags, named where the path is literal.
 // The defaults' paths and tags are shared (by every plan, and by a plan's defaults), so ten
 // thousand targets do not hold ten thousand copies of the same compiled memstats paths.
 struct PlannedMetric {
   std::shared_ptr<const CompiledPath> path;
   MetricType type;
   std::optional<std::string> alias;
-  std::string fixed_name;  // known at compile time: literal paths and total_alloc.count
   // item tags + instance tags + expvar_url, de-duplicated
   std::shared_ptr<const std::vector<std::string>> tags;
   bool is_default = false;  // one of Datadog's memstats defaults

@@ -1,6 +1,7 @@
 // One target's latest scrape, immutable once published: what every sink consumes.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -44,12 +45,14 @@ inline std::string_view ReportKindName(ReportKind kind) {
 
 // What names one series: built once per plan item with a literal path, or once per key a regex
 // path matches (then remembered by the target), and shared by every scrape's readings, so that a
-// steady scrape copies no names, paths or tags.
+// steady scrape copies no names, paths or tags. The characters of name and path live in `text`,
+// which many keys may share (every target's memstats defaults point at one copy per namespace).
 struct SeriesKey {
-  std::string name;
+  std::string_view name;
+  std::string_view path;  // dotted actual path, e.g. "memstats.HeapAlloc"
   std::shared_ptr<const std::vector<std::string>> tags;  // never null; often the plan's own list
-  std::string path;            // dotted actual path, e.g. "memstats.HeapAlloc"
-  std::uint64_t identity = 0;  // a hash of name and tags (SeriesIdentity)
+  std::uint64_t identity = 0;                            // a hash of name and tags (SeriesIdentity)
+  std::shared_ptr<const void> text;                      // owns name's and path's characters
 };
 using SeriesKeyPtr = std::shared_ptr<const SeriesKey>;
 
@@ -63,13 +66,16 @@ inline std::uint64_t SeriesIdentity(std::string_view name, const std::vector<std
   return h;
 }
 
+// A key that owns its own name and path.
 inline SeriesKeyPtr MakeSeriesKey(std::string name,
                                   std::shared_ptr<const std::vector<std::string>> tags,
                                   std::string path) {
   if (!tags) tags = std::make_shared<const std::vector<std::string>>();
-  const std::uint64_t identity = SeriesIdentity(name, *tags);
+  auto text = std::make_shared<const std::array<std::string, 2>>(
+      std::array<std::string, 2>{std::move(name), std::move(path)});
+  const std::uint64_t identity = SeriesIdentity((*text)[0], *tags);
   return std::make_shared<const SeriesKey>(
-      SeriesKey{std::move(name), std::move(tags), std::move(path), identity});
+      SeriesKey{(*text)[0], (*text)[1], std::move(tags), identity, text});
 }
 
 inline SeriesKeyPtr MakeSeriesKey(std::string name, std::vector<std::string> tags,
@@ -87,9 +93,9 @@ struct Reading {
   std::optional<double> report;  // what Datadog submits this run; none for a first rate
   bool is_default = false;
 
-  const std::string& name() const { return key->name; }
+  std::string_view name() const { return key->name; }
   const std::vector<std::string>& tags() const { return *key->tags; }
-  const std::string& path() const { return key->path; }
+  std::string_view path() const { return key->path; }
 };
 
 // How the scrape that made a snapshot went. A failed scrape is published too, with no readings

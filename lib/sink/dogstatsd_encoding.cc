@@ -94,7 +94,7 @@ class LineEncoder {
 
   void AddReading(const pipeline::Reading& reading) {
     if (!reading.report) return;
-    const std::string& name = reading.name();
+    const std::string_view name = reading.name();
     if (name.empty() || !std::isfinite(*reading.report)) {
       ++skipped_;
       return;

@@ -128,7 +128,7 @@ bool HasReservedSuffix(std::string_view name) {
 std::optional<SeriesSpec> CustomSeries(const pipeline::Reading& reading, SeriesList& list) {
   std::string name = SanitizeMetricName(reading.name());
   if (name.empty()) return std::nullopt;
-  std::string quoted = "\"" + reading.name() + "\"";
+  std::string quoted = "\"" + std::string(reading.name()) + "\"";
   bool cumulative = reading.type == pipeline::MetricType::kRate ||
                     reading.type == pipeline::MetricType::kMonotonicCounter;
   if (cumulative) {

@@ -284,6 +284,30 @@ TEST(CheckRun, ReadingsShareTheSeriesKeysOfThePlanAndOfEarlierRuns) {
   EXPECT_EQ(first.readings[0].key->tags.get(), first.readings[1].key->tags.get());
 }
 
+// Ten thousand targets of one namespace hold one copy of the defaults' names and paths.
+TEST(CheckRun, PlansOfOneNamespaceShareTheDefaultsNames) {
+  pipeline::Instance a = BaseInstance();
+  pipeline::Instance b = BaseInstance();
+  b.expvar_url = "http://10.0.0.2:8080/debug/vars";
+  pipeline::Instance other = BaseInstance();
+  other.metric_namespace = "other";
+  Plan plan_a = Compile(a);
+  Plan plan_b = Compile(b);
+  Plan plan_other = Compile(other);
+  ASSERT_EQ(plan_a.default_count, 14u);
+  for (std::size_t i = 0; i < plan_a.default_count; ++i) {
+    const auto& key_a = *plan_a.metrics[i].literal_key;
+    const auto& key_b = *plan_b.metrics[i].literal_key;
+    EXPECT_EQ(key_a.name.data(), key_b.name.data()) << i;
+    EXPECT_EQ(key_a.path.data(), key_b.path.data()) << i;
+    EXPECT_NE(key_a.identity, key_b.identity) << i;  // the expvar_url tags differ
+    EXPECT_NE(plan_other.metrics[i].literal_key->name.data(), key_a.name.data()) << i;
+  }
+  EXPECT_EQ(plan_a.metrics[13].literal_key->name, "go_expvar.memstats.total_alloc.count");
+  EXPECT_EQ(plan_other.metrics[0].literal_key->name, "other.memstats.alloc");
+  EXPECT_EQ(plan_a.metrics[13].literal_key->path, "memstats.TotalAlloc");
+}
+
 TEST(CheckRun, PauseHistogramFollowsTheDefaults) {
   Plan plan = Compile(BaseInstance());
   State state;

@@ -44,7 +44,8 @@ Reading Custom(std::string name, MetricType type, double raw, std::vector<std::s
 Reading Default(const std::string& field, const std::string& snake, MetricType type, double raw,
                 const std::string& url) {
   Reading reading = Custom("go_expvar.memstats." + snake, type, raw, BaseTags(url), raw);
-  reading.key = pipeline::MakeSeriesKey(reading.name(), BaseTags(url), "memstats." + field);
+  reading.key =
+      pipeline::MakeSeriesKey(std::string(reading.name()), BaseTags(url), "memstats." + field);
   reading.is_default = true;
   return reading;
 }
