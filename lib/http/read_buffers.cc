@@ -30,7 +30,7 @@ boost::beast::flat_buffer TakeReadBuffer(std::size_t room) {
   return buffer;
 }
 
-void GiveBackReadBuffer(boost::beast::flat_buffer&& buffer) {
+void GiveBackReadBuffer(boost::beast::flat_buffer buffer) {
   auto& spares = Spares();
   if (buffer.size() != 0 || buffer.capacity() == 0 || buffer.capacity() > kMaxSpareCapacity ||
       spares.size() >= kMaxSpares) {

@@ -12,7 +12,7 @@ boost::beast::flat_buffer TakeReadBuffer(std::size_t room);
 
 // Hands an emptied buffer back to this thread's spares; one still holding bytes (the start of a
 // response that was not asked for yet), or past the spares' bounds, is simply freed.
-void GiveBackReadBuffer(boost::beast::flat_buffer&& buffer);
+void GiveBackReadBuffer(boost::beast::flat_buffer buffer);
 
 // How many buffers this thread keeps now.
 std::size_t SpareReadBuffers();

@@ -40,6 +40,15 @@ TEST(ReadBuffers, SparesAreBoundedInNumberAndSize) {
   for (int i = 0; i < 40; ++i) taken.push_back(TakeReadBuffer(4096));
   for (auto& buffer : taken) GiveBackReadBuffer(std::move(buffer));
   EXPECT_EQ(SpareReadBuffers(), 16u);
+  // Past the bound the buffer is freed, not left with the client that gave it back: a client
+  // keeping its room would hold ~14 KB a target (140 MB at 10,000).
+  auto one_more = TakeReadBuffer(4096);
+  boost::beast::flat_buffer fresh;
+  fresh.reserve(4096);
+  GiveBackReadBuffer(std::move(fresh));  // the spares are full again
+  ASSERT_EQ(SpareReadBuffers(), 16u);
+  GiveBackReadBuffer(std::move(one_more));
+  EXPECT_EQ(one_more.capacity(), 0u);  // NOLINT(bugprone-use-after-move): Beast defines it
   DrainSpares();
   GiveBackReadBuffer(TakeReadBuffer(1 << 20));  // larger than any response Beast reads at once
   EXPECT_EQ(SpareReadBuffers(), 0u);
