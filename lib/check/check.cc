@@ -150,15 +150,17 @@ class RunCollector {
   }
 
   pipeline::SeriesKeyPtr RegexKey(std::size_t index, const std::vector<std::string_view>& keys) {
-    std::string dotted = JoinKeys(keys);
-    std::string memo_key = dotted;
+    // "<dotted keys>\0<item>": a hit, the steady case, builds this one string and no other.
+    std::string memo_key = JoinKeys(keys);
+    const std::size_t dotted_size = memo_key.size();
     memo_key.push_back('\0');
     memo_key.append(std::to_string(index));
     auto cached = state_.regex_keys.find(memo_key);
     if (cached != state_.regex_keys.end()) return cached->second;
     // Keys that change every scrape must not grow the cache without bound.
     if (state_.regex_keys.size() >= kMaxCachedNames) state_.regex_keys.clear();
-    auto key = KeyFor(plan_.metrics[index], std::move(dotted), plan_.metric_namespace);
+    auto key =
+        KeyFor(plan_.metrics[index], memo_key.substr(0, dotted_size), plan_.metric_namespace);
     state_.regex_keys.emplace(std::move(memo_key), key);
     return key;
   }
