@@ -1,7 +1,6 @@
 #include "sink/dogstatsd_encoding.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <utility>
 
